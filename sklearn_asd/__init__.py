@@ -1,0 +1,56 @@
+# Authors: The sklearn_asd developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Anomalous machine sound detection with a scikit-learn API.
+
+Subpackages and modules
+-----------------------
+features
+    Row-preserving transformers: ``AudioLoader``, ``LogMelSpectrogram``,
+    ``MedianFilter``, ``BandStatistics``.
+datasets
+    ``load_dcase`` (DCASE / MIMII folder trees) and ``make_machine_sounds``
+    (deterministic synthetic machine sounds).
+metrics
+    AUC, McClish-standardized pAUC, the DCASE official scores, per-section
+    reports and metadata-routing scorers.
+
+``import sklearn_asd`` imports neither torch nor matplotlib: submodules load on
+first attribute access (PEP 562).
+"""
+
+import importlib
+
+from sklearn_asd._version import __version__
+
+_SUBMODULES = ["cli", "datasets", "features", "metrics", "utils"]
+
+# public name -> submodule that defines it
+_LAZY_NAMES = {
+    "AudioLoader": "features",
+    "LogMelSpectrogram": "features",
+    "MedianFilter": "features",
+    "BandStatistics": "features",
+    "load_dcase": "datasets",
+    "make_machine_sounds": "datasets",
+    "partial_auc_score": "metrics",
+    "official_score": "metrics",
+    "section_report": "metrics",
+    "auc_scorer": "metrics",
+    "pauc_scorer": "metrics",
+    "official_scorer": "metrics",
+}
+
+__all__ = ["__version__", *_SUBMODULES, *_LAZY_NAMES]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"sklearn_asd.{name}")
+    if name in _LAZY_NAMES:
+        module = importlib.import_module(f"sklearn_asd.{_LAZY_NAMES[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'sklearn_asd' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
