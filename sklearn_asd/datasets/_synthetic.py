@@ -205,7 +205,7 @@ def make_machine_sounds(
     ...                              duration=1.0, random_state=0)
     >>> sounds.data.shape, sounds.data.dtype
     ((6, 16000), dtype('float32'))
-    >>> sorted(set(sounds.sections)), int(sounds.target.sum())
+    >>> sorted(set(sounds.sections.tolist())), int(sounds.target.sum())
     (['00', '01'], 2)
     """
     kinds = ANOMALY_KINDS if anomaly_kinds is None else tuple(anomaly_kinds)
@@ -234,7 +234,7 @@ def make_machine_sounds(
     within = np.r_[np.arange(n_normal), np.arange(n_anomalous)] // n_sections
     kind_of = np.array(
         ["normal"] * n_normal + [kinds[i % len(kinds)] for i in range(n_anomalous)],
-        dtype=object,
+        dtype=str,
     )
     target_domain = domain_shift & (within % 4 == 3)
 
@@ -250,8 +250,8 @@ def make_machine_sounds(
     order = np.arange(labels.size)
     if shuffle:
         order = np.random.default_rng(shuffle_seq).permutation(labels.size)
-    section_names = np.array([f"{s:02d}" for s in sections], dtype=object)
-    domains = np.where(target_domain, "target", "source").astype(object)
+    section_names = np.array([f"{s:02d}" for s in sections], dtype=str)
+    domains = np.where(target_domain, "target", "source")
     descr = (
         f"Synthetic machine sounds: {n_normal} normal and {n_anomalous} anomalous "
         f"clips of {duration:g} s at {sr} Hz, {n_sections} section(s), anomaly kinds "
