@@ -15,10 +15,10 @@ import itertools
 import os
 import struct
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy import ndimage
 from scipy.signal import get_window
 from sklearn.base import (
@@ -41,7 +41,7 @@ _LOG_EPS = sys.float_info.epsilon
 # Clips per FFT call in LogMelSpectrogram. Small batches keep the float64 frame
 # and spectrum temporaries (~5 MB per 10-s clip at n_fft=1024) in cache; measured
 # on 2 cores, 1-4 clips per call beat 16 (see benchmarks/bench_features.py).
-_CHUNK_SIZE = 2
+_CHUNK_SIZE = 1
 _AUDIO_SUFFIXES = (".wav", ".flac")
 
 
@@ -65,6 +65,24 @@ def _n_jobs_threads(n_jobs):
     if n_jobs < 0:
         return max(os.cpu_count() + 1 + n_jobs, 1)
     return n_jobs
+
+
+def _run_in_blocks(fn, n_items, n_jobs):
+    """Call ``fn(start, stop)`` on contiguous blocks of rows, one block per thread.
+
+    One task per thread, on a plain thread pool: joblib's threading backend cost
+    more than it saved on per-clip work of about a millisecond (measured: two
+    joblib threads were slower than one).
+    """
+    n_threads = min(_n_jobs_threads(n_jobs), n_items)
+    if n_threads <= 1:
+        fn(0, n_items)
+        return
+    bounds = np.linspace(0, n_items, n_threads + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        futures = [pool.submit(fn, a, b) for a, b in itertools.pairwise(bounds)]
+        for future in futures:
+            future.result()  # re-raises the first worker error
 
 
 # --------------------------------------------------------------------------- audio
@@ -248,24 +266,28 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         self.mono = mono
         self.n_jobs = n_jobs
 
-    def _read_all(self, paths):
-        read = delayed(_read_audio)
-        return Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            read(p, sr=self.sr, mono=self.mono) for p in paths
-        )
+    def _read(self, path):
+        return _read_audio(path, sr=self.sr, mono=self.mono)
 
-    def _stack(self, paths, clips):
+    def _load(self, paths, first=None):
+        """Read every file into a zero-padded (n_clips, n_samples_) array."""
         n = self.n_samples_
-        out = np.zeros((len(clips), n), dtype=np.float32)
-        for i, (path, y) in enumerate(zip(paths, clips)):
-            if self.duration is None and y.shape[0] != n:
-                raise ValueError(
-                    f"audio file {path!r} has {y.shape[0]} samples at {self.sr} Hz, "
-                    f"but the first clip had {n}: clips of different lengths need "
-                    "duration= (seconds) to pad or crop them to one length"
-                )
-            m = min(n, y.shape[0])
-            out[i, :m] = y[:m]
+        out = np.zeros((len(paths), n), dtype=np.float32)
+
+        def fill(start, stop):
+            for i in range(start, stop):
+                y = first if (i == 0 and first is not None) else self._read(paths[i])
+                if self.duration is None and y.shape[0] != n:
+                    raise ValueError(
+                        f"audio file {paths[i]!r} has {y.shape[0]} samples at "
+                        f"{self.sr} Hz, but the first clip had {n}: clips of "
+                        "different lengths need duration= (seconds) to pad or crop "
+                        "them to one length"
+                    )
+                m = min(n, y.shape[0])
+                out[i, :m] = y[:m]
+
+        _run_in_blocks(fill, len(paths), self.n_jobs)
         return out
 
     def _set_length(self, first_clip):
@@ -292,12 +314,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         """
         paths = _check_paths(X)
         self.n_features_in_ = 1
-        first = (
-            _read_audio(paths[0], sr=self.sr, mono=self.mono)
-            if self.duration is None
-            else None
-        )
-        self._set_length(first)
+        self._set_length(self._read(paths[0]) if self.duration is None else None)
         return self
 
     def transform(self, X):
@@ -314,8 +331,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
             One mono waveform per file, at ``sr`` Hz.
         """
         check_is_fitted(self)
-        paths = _check_paths(X)
-        return self._stack(paths, self._read_all(paths))
+        return self._load(_check_paths(X))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
@@ -334,10 +350,10 @@ class AudioLoader(TransformerMixin, BaseEstimator):
             One mono waveform per file, at ``sr`` Hz.
         """
         paths = _check_paths(X)
-        clips = self._read_all(paths)
+        first = self._read(paths[0])
         self.n_features_in_ = 1
-        self._set_length(clips[0])
-        return self._stack(paths, clips)
+        self._set_length(first)
+        return self._load(paths, first=first)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -348,13 +364,6 @@ class AudioLoader(TransformerMixin, BaseEstimator):
 
 
 # ------------------------------------------------------------------------- log-mel
-
-
-def _log_mel_rows(X, out, start, stop, kwargs):
-    """Fill ``out[start:stop]`` with the log-mel spectrograms of ``X[start:stop]``."""
-    for a in range(start, stop, _CHUNK_SIZE):
-        b = min(a + _CHUNK_SIZE, stop)
-        out[a:b] = _log_mel_batch(X[a:b], **kwargs)
 
 
 def _frame_count(n_samples, n_fft, hop_length, center):
@@ -586,19 +595,19 @@ class LogMelSpectrogram(
             "complex_dtype": np.result_type(dtype, np.complex64),
         }
         out = np.empty((X.shape[0], self.n_mels_ * self.n_frames_), dtype=dtype)
-        n_threads = min(_n_jobs_threads(self.n_jobs), X.shape[0])
-        if n_threads == 1:
-            _log_mel_rows(X, out, 0, X.shape[0], kwargs)
+
+        def fill(start, stop):
+            for a in range(start, stop, _CHUNK_SIZE):
+                b = min(a + _CHUNK_SIZE, stop)
+                out[a:b] = _log_mel_batch(X[a:b], **kwargs)
+
+        if _n_jobs_threads(self.n_jobs) == 1:
+            fill(0, X.shape[0])
         else:
-            # contiguous blocks of rows, one per thread, written in place; one BLAS
-            # thread each avoids oversubscription (numpy's FFT and BLAS release
-            # the GIL)
-            bounds = np.linspace(0, X.shape[0], n_threads + 1).astype(int)
+            # numpy's FFT and BLAS release the GIL; one BLAS thread per worker
+            # avoids oversubscription
             with threadpool_limits(limits=1, user_api="blas"):
-                Parallel(n_jobs=n_threads, prefer="threads")(
-                    delayed(_log_mel_rows)(X, out, a, b, kwargs)
-                    for a, b in itertools.pairwise(bounds)
-                )
+                _run_in_blocks(fill, X.shape[0], self.n_jobs)
         return register_layout(out, self.n_mels_, self.n_frames_, "LogMelSpectrogram")
 
     @property

@@ -1,0 +1,181 @@
+# Authors: The sklearn_asd developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Feature-extraction throughput: AudioLoader + LogMelSpectrogram vs a librosa loop.
+
+Writes N synthetic 10-s 16-kHz clips as 16-bit wav files to a temporary folder, then
+times, in the same run and on the same files:
+
+- ``loop``: the DCASE baseline way, one clip at a time:
+  ``librosa.load(path, sr=None)`` then ``librosa.feature.melspectrogram(...,
+  center=True, pad_mode="reflect")`` and ``10 * log10(max(S, eps))``;
+- ``sklearn_asd n_jobs=1`` and ``n_jobs=2``: ``AudioLoader`` then
+  ``LogMelSpectrogram`` with the same parameters.
+
+Each variant runs once to warm up (imports, numba compilation, page cache), then
+``--repeats`` times; the median wall time is reported. Peak memory is the peak of
+Python-traced allocations (``tracemalloc``; numpy reports its buffers to it) during
+one run, which includes the returned feature matrix. Results go to
+``benchmarks/results/features.json``; ``--markdown`` prints the docs table.
+
+Usage::
+
+    python benchmarks/bench_features.py            # 200 clips, 3 repeats
+    python benchmarks/bench_features.py --n-clips 40 --repeats 1   # quick
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
+PARAMS = {"sr": 16000, "n_fft": 1024, "hop_length": 512, "n_mels": 128, "power": 2.0}
+
+
+def machine_info():
+    """CPU model, core count and library versions."""
+    import librosa
+    import sklearn
+    import torch
+
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores_available": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "librosa": librosa.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def librosa_loop(paths):
+    import librosa
+
+    out = []
+    for path in paths:
+        y, sr = librosa.load(path, sr=None)
+        S = librosa.feature.melspectrogram(
+            y=y,
+            sr=sr,
+            **{k: v for k, v in PARAMS.items() if k != "sr"},
+            center=True,
+            pad_mode="reflect",
+        )
+        out.append(10.0 * np.log10(np.maximum(S, sys.float_info.epsilon)))
+    return np.stack(out)
+
+
+def sklearn_asd_features(paths, n_jobs):
+    from sklearn_asd.features import AudioLoader, LogMelSpectrogram
+
+    waves = AudioLoader(sr=16000, n_jobs=n_jobs).fit_transform(paths)
+    return LogMelSpectrogram(**PARAMS, n_jobs=n_jobs).fit_transform(waves)
+
+
+def measure(fn, paths, repeats):
+    fn(paths[:4])  # warm-up: imports, numba, caches
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn(paths)
+        times.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    fn(paths)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return out, statistics.median(times), peak
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-clips", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+
+    import soundfile as sf
+
+    from sklearn_asd.datasets import make_machine_sounds
+
+    sounds = make_machine_sounds(
+        n_normal=args.n_clips, n_anomalous=0, duration=10.0, random_state=0
+    )
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, y in enumerate(sounds.data):
+            path = os.path.join(tmp, f"clip_{i:05d}.wav")
+            sf.write(path, y, 16000, subtype="PCM_16")
+            paths.append(path)
+        reference, t_loop, m_loop = measure(librosa_loop, paths, args.repeats)
+        rows.append(("librosa per-clip loop", t_loop, m_loop))
+        for n_jobs in (1, 2):
+            out, t, m = measure(
+                lambda p, n=n_jobs: sklearn_asd_features(p, n), paths, args.repeats
+            )
+            diff = float(np.abs(out.reshape(reference.shape) - reference).max())
+            rows.append((f"AudioLoader + LogMelSpectrogram, n_jobs={n_jobs}", t, m))
+            if diff > 1e-4:
+                raise AssertionError(f"features differ from librosa by {diff} dB")
+
+    results = {
+        "benchmark": "features",
+        "command": "python benchmarks/bench_features.py "
+        f"--n-clips {args.n_clips} --repeats {args.repeats}",
+        "n_clips": args.n_clips,
+        "clip": "10 s, 16 kHz, 16-bit PCM wav (make_machine_sounds)",
+        "params": PARAMS,
+        "machine": machine_info(),
+        "max_abs_diff_db_vs_librosa": diff,
+        "rows": [
+            {
+                "variant": name,
+                "seconds": round(t, 3),
+                "clips_per_s": round(args.n_clips / t, 1),
+                "speedup_vs_loop": round(t_loop / t, 2),
+                "peak_traced_mb": round(m / 2**20, 1),
+            }
+            for name, t, m in rows
+        ],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = args.out.with_suffix(".json.tmp")
+    tmp_out.write_text(json.dumps(results, indent=2) + "\n")
+    os.replace(tmp_out, args.out)
+    table = [
+        "| variant | clips/s | speed-up vs loop | peak traced memory (MB) |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in results["rows"]:
+        table.append(
+            f"| {r['variant']} | {r['clips_per_s']} | {r['speedup_vs_loop']}x | "
+            f"{r['peak_traced_mb']} |"
+        )
+    print("\n".join(table) if args.markdown else json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
