@@ -1,0 +1,36 @@
+"""Run every example script once (CI runs them here, not in the docs build)."""
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(path, monkeypatch, capsys):
+    """Check the example runs to the end and prints something."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.setattr(sys, "argv", [str(path)])
+    runpy.run_path(str(path), run_name="__main__")
+    assert capsys.readouterr().out.strip()
+
+
+def test_import_does_not_load_torch_or_matplotlib():
+    """Check `import sklearn_asd` and the lightweight modules stay torch-free."""
+    import subprocess
+
+    code = (
+        "import sys, sklearn_asd, sklearn_asd.features, sklearn_asd.metrics, "
+        "sklearn_asd.datasets\n"
+        "heavy = ('torch', 'skorch', 'matplotlib')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
