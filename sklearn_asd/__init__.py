@@ -13,6 +13,14 @@ datasets
 metrics
     AUC, McClish-standardized pAUC, the DCASE official scores, per-section
     reports and metadata-routing scorers.
+estimator
+    ``ContrastiveASDEstimator`` (the seed system; ``branches="cnn"`` is the
+    DCASE MobileNetV2 baseline) and ``AutoencoderBaseline`` (torch-backed).
+augment
+    Fit-time augmentations: ``Mixup``, ``TimeMask``, ``FrameShift``,
+    ``RandomMedianFilter`` and their ``AugmentationChain``.
+models
+    The pure-torch modules (MobileNetV2, autoencoders, dual-branch model, losses).
 
 ``import sklearn_asd`` imports neither torch nor matplotlib: submodules load on
 first attribute access (PEP 562).
@@ -22,7 +30,16 @@ import importlib
 
 from sklearn_asd._version import __version__
 
-_SUBMODULES = ["cli", "datasets", "features", "metrics", "utils"]
+_SUBMODULES = [
+    "augment",
+    "cli",
+    "datasets",
+    "estimator",
+    "features",
+    "metrics",
+    "models",
+    "utils",
+]
 
 # public name -> submodule that defines it
 _LAZY_NAMES = {
@@ -30,6 +47,8 @@ _LAZY_NAMES = {
     "LogMelSpectrogram": "features",
     "MedianFilter": "features",
     "BandStatistics": "features",
+    "ContrastiveASDEstimator": "estimator",
+    "AutoencoderBaseline": "estimator",
     "load_dcase": "datasets",
     "make_machine_sounds": "datasets",
     "partial_auc_score": "metrics",

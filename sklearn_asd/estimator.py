@@ -1,0 +1,934 @@
+# Authors: The sklearn_asd developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Neural anomalous-sound detectors with the scikit-learn outlier-detector API.
+
+- :class:`ContrastiveASDEstimator`: the seed system (DCASE 2021 Task 2): an
+  autoencoder branch and a MobileNetV2 branch see the same log-mel patch; the
+  MobileNetV2 learns to classify sections, the autoencoder to reconstruct, and a
+  contrastive loss pulls their embeddings together. Scoring uses the MobileNetV2
+  branch only.
+- ``ContrastiveASDEstimator(branches="cnn")``: the DCASE 2021 MobileNetV2
+  baseline, i.e. the CNN branch alone (no autoencoder, no projection heads are
+  built), trained with cross-entropy only.
+- :class:`AutoencoderBaseline`: the DCASE 2020/2021 autoencoder baseline
+  (5 stacked frames, dense 128x4 / 8 autoencoder, reconstruction-error score).
+
+All take flattened log-mel spectrograms ``(n_clips, n_mels * n_frames)`` as
+produced by :class:`~sklearn_asd.features.LogMelSpectrogram`, and follow
+IsolationForest's conventions: ``score_samples`` is higher for normal clips,
+``decision_function = score_samples - offset_``, ``predict`` gives +1 (normal) /
+-1 (anomalous). ``anomaly_score`` gives the DCASE sign (higher = more anomalous).
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import stats
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from sklearn_asd.augment import AugmentationChain
+from sklearn_asd.utils._layout import check_spectrogram_layout
+
+__all__ = ["AutoencoderBaseline", "ContrastiveASDEstimator"]
+
+# patches per forward pass at scoring time (whole clips; bounds memory)
+_SCORE_BATCH = 128
+
+
+def _check_finite_rows(X):
+    finite = np.isfinite(X).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        shown = ", ".join(str(i) for i in bad[:10])
+        more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+        raise ValueError(
+            f"X contains NaN or infinity in row(s) {shown}{more}: features must be "
+            "finite (check the clips these rows came from)."
+        )
+
+
+def _check_labels(y, n_samples):
+    """Validate DCASE labels and return the mask of clips to train on.
+
+    0 = normal, 1 = anomalous: clips labelled 1 are left out. Negative labels
+    raise: they are scikit-learn's -1 = outlier convention or load_dcase's
+    -1 = unknown. Other labels are kept, with a warning.
+    """
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] != n_samples:
+        raise ValueError(f"y has {y.shape[0]} labels for {n_samples} samples")
+    try:
+        y = y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "y must hold numeric labels: 0 = normal, 1 = anomalous"
+        ) from None
+    if not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinity")
+    if (y < 0).any():
+        raise ValueError(
+            "y holds negative labels: sklearn_asd uses the DCASE convention, 0 = "
+            "normal and 1 = anomalous (not scikit-learn's +1/-1 outlier labels; -1 "
+            "is load_dcase's 'unknown label' of evaluation sets). Clips labelled 1 "
+            "are left out of training; pass y=None to train on every clip."
+        )
+    other = sorted(set(np.unique(y).tolist()) - {0.0, 1.0})
+    if other:
+        warnings.warn(
+            f"y holds labels other than 0 (normal) and 1 (anomalous): {other[:5]}; "
+            "only clips labelled 1 are left out of training",
+            UserWarning,
+            stacklevel=3,
+        )
+    return y != 1
+
+
+def _seed_threshold(scores):
+    """DCASE baseline threshold: 0.9 quantile of a gamma fit to training scores."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size >= 3 and np.ptp(scores) > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                shape, loc, scale = stats.gamma.fit(scores)
+                threshold = stats.gamma.ppf(0.9, shape, loc=loc, scale=scale)
+            except Exception:  # scipy raises various errors on degenerate data
+                threshold = np.nan
+        if np.isfinite(threshold):
+            return float(threshold)
+    return float(np.quantile(scores, 0.9))
+
+
+class _NeuralDetector(OutlierMixin, BaseEstimator):
+    """Shared fit/score logic of the neural detectors (private)."""
+
+    _common_constraints: dict = {
+        "n_mels": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "device": [str],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # sections reach fit and scoring methods through metadata routing by default
+    __metadata_request__fit = {"sections": True, "domains": False}
+    __metadata_request__score_samples = {"sections": True}
+    __metadata_request__decision_function = {"sections": True}
+    __metadata_request__predict = {"sections": True}
+
+    _uses_sections = True
+
+    # ---------------------------------------------------------------- validation
+    def _validate_X(self, X, reset):
+        X_raw = X
+        X = validate_data(
+            self, X, reset=reset, dtype=np.float32, ensure_all_finite=False
+        )
+        _check_finite_rows(X)
+        n_frames = check_spectrogram_layout(
+            X_raw, X.shape[1], self.n_mels, type(self).__name__
+        )
+        return X.reshape(X.shape[0], self.n_mels, n_frames)
+
+    def _check_device(self):
+        import torch
+
+        device = str(self.device)
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but no CUDA GPU is available to torch "
+                f"(torch {torch.__version__}): use device='cpu' or install a CUDA "
+                "build of torch"
+            )
+        try:
+            torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(f"invalid device {self.device!r}: {exc}") from None
+        return device
+
+    def _encode_sections(self, sections, n_samples, fitting):
+        if sections is None:
+            return None
+        sections = np.asarray(sections, dtype=object)
+        if sections.ndim != 1 or sections.shape[0] != n_samples:
+            raise ValueError(
+                f"sections must be 1-D with one label per clip: got shape "
+                f"{sections.shape} for {n_samples} clips"
+            )
+        if fitting:
+            return sections
+        index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        unknown = sorted({str(s) for s in sections.tolist() if s not in index})
+        if unknown:
+            raise ValueError(
+                f"unknown section(s) {unknown[:10]}: the detector was trained on "
+                f"sections {self.classes_.tolist()}"
+            )
+        return np.array([index[s] for s in sections.tolist()], dtype=np.int64)
+
+    # ------------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, sections=None, domains=None):
+        """Train on normal clips.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_mels * n_frames)
+            Flattened log-mel spectrograms.
+        y : array-like of shape (n_clips,), default=None
+            DCASE labels, 0 = normal, 1 = anomalous; clips labelled 1 are left out
+            of training. ``None`` trains on every clip. Negative labels raise a
+            ``ValueError``.
+        sections : array-like of shape (n_clips,), default=None
+            Class of each clip (section IDs, section x attribute combinations or
+            machine types; any hashable labels). Routed by metadata routing.
+        domains : array-like of shape (n_clips,), default=None
+            Accepted for API symmetry; training ignores it.
+
+        Returns
+        -------
+        self : object
+            Fitted detector.
+        """
+        import torch
+
+        S = self._validate_X(X, reset=True)
+        n = S.shape[0]
+        device = self._check_device()
+        keep = np.ones(n, dtype=bool)
+        if y is not None:
+            keep = _check_labels(y, n)
+            if not keep.any():
+                raise ValueError(
+                    f"all {n} sample(s) are labelled 1 (anomalous): the detector "
+                    "trains on normal clips (label 0) only"
+                )
+        raw_sections = self._encode_sections(sections, n, fitting=True)
+        if raw_sections is None or not self._uses_sections:
+            raw_sections = np.zeros(n, dtype=object)
+        raw_sections = raw_sections[keep]
+        self.classes_ = np.array(
+            sorted(set(raw_sections.tolist()), key=str), dtype=object
+        )
+        index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        labels = np.array([index[s] for s in raw_sections.tolist()], dtype=np.int64)
+        S = S[keep]
+        self.n_frames_ = S.shape[2]
+        # one scalar mean/std over all bands and frames: keeps the spectral shape,
+        # makes the losses independent of the dB scale
+        self.feature_mean_ = float(S.mean(dtype=np.float64))
+        self.feature_std_ = float(S.std(dtype=np.float64)) or 1.0
+        S = self._standardize(S)
+        self._check_training_data(S, labels)
+
+        rs = check_random_state(self.random_state)
+        torch_seed, aug_seed, split_seed = rs.randint(np.iinfo(np.int32).max, size=3)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch_seed))
+            net = self._build_net(S, labels, device, int(aug_seed), int(split_seed))
+            net.fit(self._train_dataset(S, labels, net._train_idx), None)
+        if len(net.history) < self.max_epochs:
+            raise KeyboardInterrupt(
+                f"training was interrupted after {len(net.history)} of "
+                f"{self.max_epochs} epochs; {type(self).__name__} is not fitted"
+            )
+        self.net_ = net
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        self._after_training()
+        train_scores = self._anomaly_scores(S, labels)
+        if self.contamination == "auto":
+            self.offset_ = -_seed_threshold(train_scores)
+        else:
+            self.offset_ = float(
+                np.percentile(-train_scores, 100.0 * self.contamination)
+            )
+        return self
+
+    def _standardize(self, S):
+        return ((S - self.feature_mean_) / self.feature_std_).astype(np.float32)
+
+    def _after_training(self):
+        """Set the attributes derived from the trained net (subclass hook)."""
+
+    def _check_training_data(self, S, labels):
+        n_items = S.shape[0] * self._items_per_clip(S.shape[2])
+        if n_items < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 training patches: got "
+                f"{S.shape[0]} sample(s) of {S.shape[2]} frame(s), i.e. {n_items} "
+                "patch(es); use longer or more clips, or a smaller patch_frames"
+            )
+
+    def _split(self, n_clips, split_seed):
+        """Split clip indices into training and validation (a clip stays whole)."""
+        order = np.random.default_rng(split_seed).permutation(n_clips)
+        if self.validation_fraction is None:
+            return np.arange(n_clips), None
+        n_valid = round(self.validation_fraction * n_clips)
+        if n_valid < 1 or n_valid >= n_clips:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} of {n_clips} clips "
+                "leaves no validation or no training clip"
+            )
+        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+    def _make_net(self, module, S, labels, device, split_seed, **loss):
+        import torch
+        from skorch.callbacks import PassthroughScoring
+        from skorch.helper import predefined_split
+
+        from sklearn_asd._net import _ASDNet
+
+        train_idx, valid_idx = self._split(S.shape[0], split_seed)
+        terms = loss.pop("terms")
+        train_split = None
+        callbacks = [PassthroughScoring(f"train_{t}", on_train=True) for t in terms]
+        if valid_idx is not None:
+            train_split = predefined_split(self._train_dataset(S, labels, valid_idx))
+            callbacks += [PassthroughScoring(f"valid_{t}") for t in terms]
+        n_items = len(train_idx) * self._items_per_clip(S.shape[2])
+        if n_items < 2:
+            raise ValueError("the training split holds fewer than 2 patches")
+        net = _ASDNet(
+            module,
+            torch.nn.CrossEntropyLoss,  # unused: _ASDNet computes the loss
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=min(self.batch_size, n_items),
+            iterator_train__shuffle=True,
+            # never a last batch of one (BatchNorm and the contrastive loss need 2)
+            iterator_train__drop_last=n_items % min(self.batch_size, n_items) == 1,
+            train_split=train_split,
+            device=device,
+            callbacks=callbacks,
+            verbose=int(self.verbose),
+            **loss,
+        )
+        net._train_idx = train_idx
+        return net
+
+    # ------------------------------------------------------------------- scoring
+    def anomaly_score(self, X, *, sections=None):
+        """Compute the anomaly score of each clip (DCASE sign: higher = anomalous).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_mels * n_frames)
+            Flattened log-mel spectrograms.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip, among ``classes_``. ``None`` scores each clip
+            against its best-matching section.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_clips,), float64
+            Anomaly scores.
+        """
+        check_is_fitted(self)
+        S = self._standardize(self._validate_X(X, reset=False))
+        idx = self._encode_sections(sections, S.shape[0], fitting=False)
+        if not self._uses_sections:
+            idx = None
+        return self._anomaly_scores(S, idx).astype(np.float64)
+
+    def score_samples(self, X, *, sections=None):
+        """Compute the normality score, the opposite of :meth:`anomaly_score`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_mels * n_frames)
+            Flattened log-mel spectrograms.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip; ``None`` uses the best-matching section.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_clips,), float64
+            Higher for more normal clips.
+        """
+        return -self.anomaly_score(X, sections=sections)
+
+    def decision_function(self, X, *, sections=None):
+        """Compute the shifted normality score, negative for predicted anomalies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_mels * n_frames)
+            Flattened log-mel spectrograms.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip; ``None`` uses the best-matching section.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_clips,), float64
+            ``score_samples(X) - offset_``.
+        """
+        return self.score_samples(X, sections=sections) - self.offset_
+
+    def predict(self, X, *, sections=None):
+        """Predict +1 for normal clips and -1 for anomalous ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_mels * n_frames)
+            Flattened log-mel spectrograms.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip; ``None`` uses the best-matching section.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_clips,)
+            +1 (normal) or -1 (anomalous).
+        """
+        decision = self.decision_function(X, sections=sections)
+        return np.where(decision < 0, -1, 1)
+
+    def fit_predict(self, X, y=None, *, sections=None, domains=None):
+        """Fit, then predict on the same clips.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_mels * n_frames)
+            Flattened log-mel spectrograms.
+        y : array-like of shape (n_clips,), default=None
+            DCASE labels (0 normal, 1 anomalous); anomalies are left out of fit.
+        sections : array-like of shape (n_clips,), default=None
+            Class of each clip.
+        domains : array-like of shape (n_clips,), default=None
+            Ignored by training.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_clips,)
+            +1 (normal) or -1 (anomalous).
+        """
+        return self.fit(X, y, sections=sections, domains=domains).predict(
+            X, sections=sections
+        )
+
+    def _patch_batches(self, S, hop):
+        """Yield ``(rows, n_patches, patches)`` for chunks of clips.
+
+        Every forward pass gets the same number of clips (the last chunk is padded
+        with zeros, whose outputs are dropped by ``rows``): a clip's score then
+        never depends on which other clips are scored with it (batch-size
+        dependent kernels differ in the last float bits).
+        """
+        import torch
+
+        n_patches = 1 + (S.shape[2] - self.patch_frames) // hop
+        per_chunk = max(1, _SCORE_BATCH // n_patches)
+        for start in range(0, S.shape[0], per_chunk):
+            chunk = np.zeros((per_chunk, *S.shape[1:]), dtype=np.float32)
+            part = S[start : start + per_chunk]
+            chunk[: part.shape[0]] = part
+            # (c, n_mels, n_patches, patch_frames) view -> (c * n_patches, 1, M, T)
+            windows = torch.from_numpy(chunk).unfold(2, self.patch_frames, hop)
+            windows = windows.permute(0, 2, 1, 3).reshape(
+                -1, 1, self.n_mels, self.patch_frames
+            )
+            yield slice(start, start + part.shape[0]), n_patches, windows
+
+    def _cnn_scores(self, cnn, S, idx):
+        """Compute the seed score: patch mean of logsumexp(z_{j != s}) - z_s."""
+        import torch
+
+        hop = self.patch_hop if self.score_hop is None else self.score_hop
+        n_classes = len(self.classes_)
+        out = np.empty((S.shape[0], n_classes), dtype=np.float64)
+        eye = torch.eye(n_classes, dtype=torch.bool)
+        cnn.eval()
+        with torch.inference_mode():
+            for rows, n_patches, x in self._patch_batches(S, hop):
+                logits, _ = cnn(x.to(self.net_.device))
+                z = logits.float().cpu().reshape(-1, n_patches, n_classes)
+                others = z[:, :, None, :].expand(-1, -1, n_classes, -1)
+                others = others.masked_fill(eye, float("-inf"))
+                a = torch.logsumexp(others, dim=-1) - z  # (c, n_patches, C)
+                out[rows] = a.double().mean(dim=1).numpy()[: rows.stop - rows.start]
+        if idx is None:  # best-matching section: the lowest anomaly score
+            return out.min(axis=1)
+        return out[np.arange(S.shape[0]), idx]
+
+    def _items_per_clip(self, n_frames):
+        if n_frames < self.patch_frames:
+            raise ValueError(
+                f"clips have {n_frames} frames, fewer than patch_frames="
+                f"{self.patch_frames}: use longer clips or a smaller patch_frames"
+            )
+        return 1 + (n_frames - self.patch_frames) // self.patch_hop
+
+    def _train_dataset(self, S, labels, idx):
+        from sklearn_asd._net import _PatchDataset
+
+        return _PatchDataset(S[idx], labels[idx], self.patch_frames, self.patch_hop)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+_PATCH_CONSTRAINTS = {
+    "patch_frames": [Interval(Integral, 1, None, closed="left")],
+    "patch_hop": [Interval(Integral, 1, None, closed="left")],
+    "score_hop": [Interval(Integral, 1, None, closed="left"), None],
+    "width": [Interval(Real, 0, None, closed="neither")],
+    "last_channel": [Interval(Integral, 1, None, closed="left")],
+}
+
+
+class ContrastiveASDEstimator(_NeuralDetector):
+    """The seed system's dual-branch contrastive anomalous sound detector.
+
+    Training (``fit``): every log-mel patch of ``patch_frames`` frames (hop
+    ``patch_hop``) goes through a MobileNetV2 that classifies its section and a
+    dense autoencoder that reconstructs it; both embeddings are projected to
+    ``embedding_dim`` and tied by a contrastive loss. The loss is
+    ``CE(section) + reconstruction_weight * MSE + contrastive_weight * L_con`` with
+    ``L_con`` the seed's form (denominator over j != i) or standard InfoNCE, on
+    L2-normalised embeddings, averaged over the batch.
+
+    Scoring uses the MobileNetV2 branch only (no additional parameters at
+    inference): the anomaly score of a clip is the mean over its patches of
+    ``log((1 - p_s) / p_s)`` for the clip's section ``s``, computed from the
+    logits as ``logsumexp(z_{j != s}) - z_s``. With fewer than two sections the
+    classifier has nothing to learn, and ``score_branch="auto"`` scores with the
+    autoencoder's reconstruction error instead (documented fallback).
+
+    Parameters
+    ----------
+    n_mels : int, default=128
+        Mel bands of the input spectrograms (must match the upstream steps).
+    patch_frames : int, default=64
+        Frames per training/scoring patch.
+    patch_hop : int, default=8
+        Hop between training patches, in frames.
+    score_hop : int, default=None
+        Hop between scoring patches; ``None`` uses ``patch_hop``. A larger hop
+        scores fewer patches per clip (faster).
+    width : float, default=0.5
+        MobileNetV2 width multiplier (the DCASE baseline uses 0.5).
+    last_channel : int, default=1280
+        Channels of MobileNetV2's last 1x1 convolution (its embedding size).
+    embedding_dim : int, default=128
+        Size of the projected embeddings ``u`` and ``p``.
+    ae_hidden_dim : int, default=256
+        Hidden width of the autoencoder branch.
+    ae_bottleneck_dim : int, default=64
+        Bottleneck size of the autoencoder branch.
+    temperature : float, default=0.1
+        Temperature rho of the contrastive loss.
+    contrastive_weight : float, default=0.1
+        Weight lambda of the contrastive loss.
+    reconstruction_weight : float, default=1.0
+        Weight alpha of the reconstruction loss.
+    contrastive_loss : {"seed", "infonce"}, default="seed"
+        ``"seed"``: the seed's loss whose denominator excludes the positive pair;
+        ``"infonce"``: standard InfoNCE.
+    augmentation : AugmentationChain or None, default=None
+        Fit-time augmentation (frame shift, time mask, random median filter,
+        mixup); nested parameters are tunable (``augmentation__mixup__alpha``).
+    branches : {"dual", "cnn"}, default="dual"
+        ``"dual"``: the seed system. ``"cnn"``: the DCASE MobileNetV2 baseline,
+        the CNN branch alone (no autoencoder and no projection heads are built;
+        the loss is the cross-entropy; ``contrastive_weight`` and
+        ``reconstruction_weight`` are unused); it needs two or more sections.
+    max_epochs : int, default=20
+        Training epochs.
+    batch_size : int, default=32
+        Patches per training batch.
+    lr : float, default=1e-3
+        Adam learning rate.
+    validation_fraction : float, default=None
+        Fraction of training clips held out (all their patches) to record
+        validation losses in ``history_``; ``None`` trains on all clips.
+    device : str, default="cpu"
+        Torch device for training and scoring, e.g. ``"cuda"``.
+    score_branch : {"auto", "cnn", "ae"}, default="auto"
+        Branch used for scoring: ``"cnn"`` (the seed's), ``"ae"`` (reconstruction
+        error of the autoencoder branch), ``"auto"``: ``"cnn"`` with two or more
+        sections, else ``"ae"``.
+    contamination : "auto" or float, default="auto"
+        Sets ``offset_``: ``"auto"`` thresholds at the 0.9 quantile of a gamma
+        distribution fitted to the training anomaly scores (the DCASE baseline's
+        rule; the empirical quantile if the fit fails); a float is the fraction
+        of training clips predicted anomalous.
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch (weights, shuffling), augmentation and the validation split.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table of losses.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_.cnn`` is the inference network.
+    classes_ : ndarray
+        Sections seen in fit (the classifier's classes).
+    sections_ : ndarray
+        Alias of ``classes_``.
+    score_branch_ : str
+        Branch used for scoring (``"cnn"`` or ``"ae"``).
+    offset_ : float
+        Threshold subtracted in ``decision_function``.
+    history_ : skorch.callbacks.History
+        Per-epoch losses: ``train_loss``, ``train_ce``, ``train_recon``,
+        ``train_con`` (and ``valid_*``).
+    n_features_in_ : int
+        Number of input features.
+    n_frames_ : int
+        Frames per clip seen in fit.
+    n_epochs_ : int
+        Epochs run.
+
+    See Also
+    --------
+    AutoencoderBaseline : The DCASE autoencoder baseline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_asd import ContrastiveASDEstimator
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(12, 8 * 20)).astype(np.float32)
+    >>> sections = np.repeat(["a", "b"], 6)
+    >>> X[sections == "b"] += 2.0
+    >>> det = ContrastiveASDEstimator(
+    ...     n_mels=8, patch_frames=8, patch_hop=4, width=0.25, last_channel=16,
+    ...     embedding_dim=8, ae_hidden_dim=16, ae_bottleneck_dim=4, max_epochs=2,
+    ...     random_state=0,
+    ... ).fit(X, sections=sections)
+    >>> det.classes_.tolist(), det.score_branch_
+    (['a', 'b'], 'cnn')
+    >>> det.anomaly_score(X[:3], sections=["a", "a", "a"]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        **_NeuralDetector._common_constraints,
+        **_PATCH_CONSTRAINTS,
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "ae_hidden_dim": [Interval(Integral, 1, None, closed="left")],
+        "ae_bottleneck_dim": [Interval(Integral, 1, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "contrastive_weight": [Interval(Real, 0, None, closed="left")],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "contrastive_loss": [StrOptions({"seed", "infonce"})],
+        "augmentation": [AugmentationChain, None],
+        "branches": [StrOptions({"dual", "cnn"})],
+        "score_branch": [StrOptions({"auto", "cnn", "ae"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_mels=128,
+        patch_frames=64,
+        patch_hop=8,
+        score_hop=None,
+        width=0.5,
+        last_channel=1280,
+        embedding_dim=128,
+        ae_hidden_dim=256,
+        ae_bottleneck_dim=64,
+        temperature=0.1,
+        contrastive_weight=0.1,
+        reconstruction_weight=1.0,
+        contrastive_loss="seed",
+        augmentation=None,
+        branches="dual",
+        max_epochs=20,
+        batch_size=32,
+        lr=1e-3,
+        validation_fraction=None,
+        device="cpu",
+        score_branch="auto",
+        contamination="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_mels = n_mels
+        self.patch_frames = patch_frames
+        self.patch_hop = patch_hop
+        self.score_hop = score_hop
+        self.width = width
+        self.last_channel = last_channel
+        self.embedding_dim = embedding_dim
+        self.ae_hidden_dim = ae_hidden_dim
+        self.ae_bottleneck_dim = ae_bottleneck_dim
+        self.temperature = temperature
+        self.contrastive_weight = contrastive_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.contrastive_loss = contrastive_loss
+        self.augmentation = augmentation
+        self.branches = branches
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.score_branch = score_branch
+        self.contamination = contamination
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_training_data(self, S, labels):
+        super()._check_training_data(S, labels)
+        if self.branches == "cnn" and len(self.classes_) < 2:
+            raise ValueError(
+                "branches='cnn' (the MobileNetV2 baseline) needs at least two "
+                "sections (1 class given): it learns by classifying sections. Pass "
+                "sections= with two or more classes (e.g. machine types), or use "
+                "branches='dual', whose autoencoder branch scores single-section data"
+            )
+
+    def _build_net(self, S, labels, device, aug_seed, split_seed):
+        from sklearn_asd.models import DualBranchASD, MobileNetV2
+
+        if self.branches == "cnn":
+            module = MobileNetV2(
+                len(self.classes_), width=self.width, last_channel=self.last_channel
+            )
+            return self._make_net(
+                module,
+                S,
+                labels,
+                device,
+                split_seed,
+                terms=["ce"],
+                augmentation=self.augmentation,
+                aug_seed=aug_seed,
+            )
+        module = DualBranchASD(
+            max(len(self.classes_), 1),
+            self.n_mels,
+            self.patch_frames,
+            width=self.width,
+            last_channel=self.last_channel,
+            embedding_dim=self.embedding_dim,
+            ae_hidden_dim=self.ae_hidden_dim,
+            ae_bottleneck_dim=self.ae_bottleneck_dim,
+        )
+        return self._make_net(
+            module,
+            S,
+            labels,
+            device,
+            split_seed,
+            terms=["ce", "recon", "con"],
+            reconstruction_weight=self.reconstruction_weight,
+            contrastive_weight=self.contrastive_weight,
+            temperature=self.temperature,
+            contrastive_kind=self.contrastive_loss,
+            augmentation=self.augmentation,
+            aug_seed=aug_seed,
+        )
+
+    def _after_training(self):
+        self.sections_ = self.classes_
+        if self.branches == "cnn":
+            self.score_branch_ = "cnn"
+        elif self.score_branch == "auto":
+            self.score_branch_ = "cnn" if len(self.classes_) >= 2 else "ae"
+        else:
+            self.score_branch_ = self.score_branch
+        if self.branches == "cnn" and self.score_branch == "ae":
+            raise ValueError("score_branch='ae' needs branches='dual'")
+        if self.score_branch_ == "cnn" and len(self.classes_) < 2:
+            raise ValueError(
+                "score_branch='cnn' needs at least two sections: with one class the "
+                "section classifier has nothing to learn. Pass sections= with two "
+                "or more classes, or use score_branch='auto' or 'ae'"
+            )
+
+    def _anomaly_scores(self, S, idx):
+        if self.score_branch_ == "cnn":
+            module = self.net_.module_
+            cnn = module if self.branches == "cnn" else module.cnn
+            return self._cnn_scores(cnn, S, idx)
+        return self._ae_scores(S)
+
+    def _ae_scores(self, S):
+        """Mean over patches of the autoencoder branch's reconstruction MSE."""
+        import torch
+
+        hop = self.patch_hop if self.score_hop is None else self.score_hop
+        ae = self.net_.module_.ae
+        ae.eval()
+        out = np.empty(S.shape[0], dtype=np.float64)
+        with torch.inference_mode():
+            for rows, n_patches, x in self._patch_batches(S, hop):
+                x = x.to(self.net_.device)
+                recon, _ = ae(x)
+                err = ((recon - x) ** 2).mean(dim=(1, 2, 3)).double().cpu()
+                err = err.reshape(-1, n_patches).mean(dim=1).numpy()
+                out[rows] = err[: rows.stop - rows.start]
+        return out
+
+
+class AutoencoderBaseline(_NeuralDetector):
+    """DCASE 2020/2021 autoencoder baseline on stacked log-mel frames.
+
+    Each clip gives vectors of ``n_stack`` consecutive frames (``n_stack * n_mels``
+    values); a dense autoencoder (``n_hidden`` layers of ``hidden_dim`` on each
+    side of a ``bottleneck_dim`` bottleneck) learns to reconstruct them; the
+    anomaly score of a clip is the mean over its vectors of the reconstruction
+    MSE. Sections are accepted for API symmetry and ignored. Defaults follow the
+    DCASE baseline (5 frames, 128 x 4 / 8, 100 epochs, batch 512, Adam 1e-3).
+
+    Parameters
+    ----------
+    n_mels : int, default=128
+        Mel bands of the input spectrograms.
+    n_stack : int, default=5
+        Consecutive frames per vector.
+    hidden_dim : int, default=128
+        Width of the hidden dense layers.
+    bottleneck_dim : int, default=8
+        Size of the bottleneck.
+    n_hidden : int, default=4
+        Hidden layers on each side of the bottleneck.
+    max_epochs : int, default=100
+        Training epochs.
+    batch_size : int, default=512
+        Vectors per batch.
+    lr : float, default=1e-3
+        Adam learning rate.
+    validation_fraction : float, default=None
+        Fraction of clips held out to record validation losses.
+    device : str, default="cpu"
+        Torch device.
+    contamination : "auto" or float, default="auto"
+        Threshold rule for ``offset_`` (see :class:`ContrastiveASDEstimator`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch and the validation split.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained net.
+    classes_ : ndarray
+        A single placeholder class (sections are ignored).
+    offset_ : float
+        Threshold subtracted in ``decision_function``.
+    history_ : skorch.callbacks.History
+        Per-epoch losses.
+    n_features_in_ : int
+        Number of input features.
+    n_frames_ : int
+        Frames per clip seen in fit.
+    n_epochs_ : int
+        Epochs run.
+
+    See Also
+    --------
+    ContrastiveASDEstimator : The seed system.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_asd import AutoencoderBaseline
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(6, 4 * 10)).astype(np.float32)
+    >>> det = AutoencoderBaseline(n_mels=4, max_epochs=2, random_state=0).fit(X)
+    >>> det.anomaly_score(X).shape
+    (6,)
+    """
+
+    _parameter_constraints: dict = {
+        **_NeuralDetector._common_constraints,
+        "n_stack": [Interval(Integral, 1, None, closed="left")],
+        "hidden_dim": [Interval(Integral, 1, None, closed="left")],
+        "bottleneck_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    _uses_sections = False
+
+    def __init__(
+        self,
+        *,
+        n_mels=128,
+        n_stack=5,
+        hidden_dim=128,
+        bottleneck_dim=8,
+        n_hidden=4,
+        max_epochs=100,
+        batch_size=512,
+        lr=1e-3,
+        validation_fraction=None,
+        device="cpu",
+        contamination="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_mels = n_mels
+        self.n_stack = n_stack
+        self.hidden_dim = hidden_dim
+        self.bottleneck_dim = bottleneck_dim
+        self.n_hidden = n_hidden
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.contamination = contamination
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _items_per_clip(self, n_frames):
+        if n_frames < self.n_stack:
+            raise ValueError(
+                f"clips have {n_frames} frames, fewer than n_stack={self.n_stack}"
+            )
+        return n_frames - self.n_stack + 1
+
+    def _train_dataset(self, S, labels, idx):
+        from sklearn_asd._net import _FrameStackDataset
+
+        return _FrameStackDataset(S[idx], self.n_stack)
+
+    def _build_net(self, S, labels, device, aug_seed, split_seed):
+        from sklearn_asd.models import FrameStackAutoencoder
+
+        module = FrameStackAutoencoder(
+            self.n_stack * self.n_mels,
+            hidden_dim=self.hidden_dim,
+            bottleneck_dim=self.bottleneck_dim,
+            n_hidden=self.n_hidden,
+        )
+        return self._make_net(module, S, labels, device, split_seed, terms=["recon"])
+
+    def _anomaly_scores(self, S, idx):
+        import torch
+
+        module = self.net_.module_
+        module.eval()
+        per_clip = S.shape[2] - self.n_stack + 1
+        clips_per_chunk = max(1, 4096 // per_clip)
+        out = np.empty(S.shape[0], dtype=np.float64)
+        with torch.inference_mode():
+            for start in range(0, S.shape[0], clips_per_chunk):
+                chunk = torch.from_numpy(
+                    np.ascontiguousarray(S[start : start + clips_per_chunk])
+                )
+                # (c, n_mels, per_clip, n_stack) -> frame-major vectors
+                vec = chunk.unfold(2, self.n_stack, 1).permute(0, 2, 3, 1)
+                vec = vec.reshape(-1, self.n_stack * self.n_mels).to(self.net_.device)
+                err = ((module(vec) - vec) ** 2).mean(dim=1).double().cpu()
+                out[start : start + chunk.shape[0]] = (
+                    err.reshape(chunk.shape[0], per_clip).mean(dim=1).numpy()
+                )
+        return out
