@@ -336,9 +336,9 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         S = self._standardize(self._validate_X(X, reset=False))
-        idx = self._encode_sections(sections, S.shape[0], fitting=False)
-        if not self._uses_sections:
-            idx = None
+        idx = None
+        if self._uses_sections:
+            idx = self._encode_sections(sections, S.shape[0], fitting=False)
         return self._anomaly_scores(S, idx).astype(np.float64)
 
     def score_samples(self, X, *, sections=None):
