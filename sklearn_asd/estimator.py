@@ -198,6 +198,18 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         self : object
             Fitted detector.
         """
+        previous = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sections)
+        except BaseException:
+            # never leave a half-trained or half-updated detector behind (an
+            # interrupted or failed fit): restore the state before this call,
+            # i.e. unfitted, or the previous model intact
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
+
+    def _fit(self, X, y, sections):
         import torch
 
         S = self._validate_X(X, reset=True)
@@ -215,9 +227,11 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         if raw_sections is None or not self._uses_sections:
             raw_sections = np.zeros(n, dtype=object)
         raw_sections = raw_sections[keep]
-        self.classes_ = np.array(
-            sorted(set(raw_sections.tolist()), key=str), dtype=object
-        )
+        try:
+            classes = sorted(set(raw_sections.tolist()))
+        except TypeError:  # labels of mixed types: order by their text
+            classes = sorted(set(raw_sections.tolist()), key=str)
+        self.classes_ = np.array(classes, dtype=object)
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
         labels = np.array([index[s] for s in raw_sections.tolist()], dtype=np.int64)
         S = S[keep]
@@ -235,10 +249,14 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
             torch.manual_seed(int(torch_seed))
             net = self._build_net(S, labels, device, int(aug_seed), int(split_seed))
             net.fit(self._train_dataset(S, labels, net._train_idx), None)
-        if len(net.history) < self.max_epochs:
+        # skorch's fit swallows KeyboardInterrupt and returns early; an epoch is
+        # finished when its train_loss was recorded (rows are added at the start)
+        finished = sum("train_loss" in row for row in net.history)
+        if finished < self.max_epochs:
             raise KeyboardInterrupt(
-                f"training was interrupted after {len(net.history)} of "
-                f"{self.max_epochs} epochs; {type(self).__name__} is not fitted"
+                f"training was interrupted after {finished} of {self.max_epochs} "
+                f"finished epochs; {type(self).__name__} keeps its previous state "
+                "(unfitted, or the model of the previous fit)"
             )
         self.net_ = net
         self.history_ = net.history
@@ -558,7 +576,9 @@ class ContrastiveASDEstimator(_NeuralDetector):
     score_branch : {"auto", "cnn", "ae"}, default="auto"
         Branch used for scoring: ``"cnn"`` (the seed's), ``"ae"`` (reconstruction
         error of the autoencoder branch), ``"auto"``: ``"cnn"`` with two or more
-        sections, else ``"ae"``.
+        sections, else ``"ae"``. Both branches are trained either way, so it may
+        be changed after fit with ``set_params`` (``offset_`` stays the one of
+        the branch used in fit).
     contamination : "auto" or float, default="auto"
         Sets ``offset_``: ``"auto"`` thresholds at the 0.9 quantile of a gamma
         distribution fitted to the training anomaly scores (the DCASE baseline's
@@ -684,6 +704,8 @@ class ContrastiveASDEstimator(_NeuralDetector):
 
     def _check_training_data(self, S, labels):
         super()._check_training_data(S, labels)
+        if self.branches == "dual":
+            self._resolve_branch()  # fail before training, not after
         if self.branches == "cnn" and len(self.classes_) < 2:
             raise ValueError(
                 "branches='cnn' (the MobileNetV2 baseline) needs at least two "
@@ -734,25 +756,29 @@ class ContrastiveASDEstimator(_NeuralDetector):
             aug_seed=aug_seed,
         )
 
-    def _after_training(self):
-        self.sections_ = self.classes_
+    def _resolve_branch(self):
+        """Return the scoring branch ("cnn" or "ae") for the current parameters."""
         if self.branches == "cnn":
-            self.score_branch_ = "cnn"
-        elif self.score_branch == "auto":
-            self.score_branch_ = "cnn" if len(self.classes_) >= 2 else "ae"
-        else:
-            self.score_branch_ = self.score_branch
-        if self.branches == "cnn" and self.score_branch == "ae":
-            raise ValueError("score_branch='ae' needs branches='dual'")
-        if self.score_branch_ == "cnn" and len(self.classes_) < 2:
+            if self.score_branch == "ae":
+                raise ValueError("score_branch='ae' needs branches='dual'")
+            return "cnn"
+        if self.score_branch == "auto":
+            return "cnn" if len(self.classes_) >= 2 else "ae"
+        if self.score_branch == "cnn" and len(self.classes_) < 2:
             raise ValueError(
                 "score_branch='cnn' needs at least two sections: with one class the "
                 "section classifier has nothing to learn. Pass sections= with two "
                 "or more classes, or use score_branch='auto' or 'ae'"
             )
+        return self.score_branch
+
+    def _after_training(self):
+        self.sections_ = self.classes_
+        self.score_branch_ = self._resolve_branch()
 
     def _anomaly_scores(self, S, idx):
-        if self.score_branch_ == "cnn":
+        # score_branch is an inference-time choice: it may change after fit
+        if self._resolve_branch() == "cnn":
             module = self.net_.module_
             cnn = module if self.branches == "cnn" else module.cnn
             return self._cnn_scores(cnn, S, idx)
