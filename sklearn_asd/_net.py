@@ -125,7 +125,9 @@ class _ASDNet(NeuralNet):
             recon = F.mse_loss(out["reconstruction"], X)
             terms["recon"] = recon
             total = total + self.reconstruction_weight * recon
-        if "u" in out and self.contrastive_weight > 0:
+        # the contrastive loss needs two pairs; only a last validation batch can
+        # hold one patch (training never gets a batch of one)
+        if "u" in out and self.contrastive_weight > 0 and out["u"].shape[0] >= 2:
             con = contrastive_loss(
                 out["u"],
                 out["p"],

@@ -32,23 +32,12 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from sklearn_asd.augment import AugmentationChain
 from sklearn_asd.utils._layout import check_spectrogram_layout
+from sklearn_asd.utils._validation import _check_finite_rows
 
 __all__ = ["AutoencoderBaseline", "ContrastiveASDEstimator"]
 
 # patches per forward pass at scoring time (whole clips; bounds memory)
 _SCORE_BATCH = 128
-
-
-def _check_finite_rows(X):
-    finite = np.isfinite(X).all(axis=1)
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
-        shown = ", ".join(str(i) for i in bad[:10])
-        more = f" and {bad.size - 10} more" if bad.size > 10 else ""
-        raise ValueError(
-            f"X contains NaN or infinity in row(s) {shown}{more}: features must be "
-            "finite (check the clips these rows came from)."
-        )
 
 
 def _check_labels(y, n_samples):

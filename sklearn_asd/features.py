@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from sklearn_asd.utils._layout import check_spectrogram_layout, register_layout
+from sklearn_asd.utils._validation import _check_finite_rows
 
 __all__ = ["AudioLoader", "BandStatistics", "LogMelSpectrogram", "MedianFilter"]
 
@@ -43,19 +44,6 @@ _LOG_EPS = sys.float_info.epsilon
 # on 2 cores, 1-4 clips per call beat 16 (see benchmarks/bench_features.py).
 _CHUNK_SIZE = 1
 _AUDIO_SUFFIXES = (".wav", ".flac")
-
-
-def _check_finite_rows(X, what="X"):
-    """Raise a ValueError naming the rows that hold NaN or infinity."""
-    finite = np.isfinite(X).all(axis=1)
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
-        shown = ", ".join(str(i) for i in bad[:10])
-        more = f" and {bad.size - 10} more" if bad.size > 10 else ""
-        raise ValueError(
-            f"{what} contains NaN or infinity in row(s) {shown}{more}: waveforms and "
-            "spectrograms must be finite (check the clips these rows came from)."
-        )
 
 
 def _n_jobs_threads(n_jobs):

@@ -787,3 +787,18 @@ def test_augmentation_nested_params():
     assert np.isfinite(det.anomaly_score(X)).all()
     det_b = _det(augmentation=_chain()).fit(X)
     assert not np.array_equal(det.anomaly_score(X), det_b.anomaly_score(X))
+
+
+def test_validation_batch_of_one_patch_is_handled():
+    """Check a last validation batch holding one patch does not break the loss.
+
+    4 clips x 4 patches; validation_fraction=0.25 holds out 1 clip (4 patches),
+    batch_size=3 leaves a last validation batch of 1 patch, where the contrastive
+    term is skipped (it needs two pairs) and the other terms are recorded.
+    """
+    det = _det(batch_size=3, validation_fraction=0.25, max_epochs=1)
+    det.fit(_X(n_clips=4), sections=["a", "b"] * 2)
+    last = det.history_[-1]
+    assert np.isfinite(last["valid_loss"])
+    sizes = [b["valid_batch_size"] for b in last["batches"] if "valid_batch_size" in b]
+    assert sizes == [3, 1]
