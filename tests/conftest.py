@@ -31,3 +31,19 @@ def shared_datasets():
             "(set SKLEARN_ASD_SHARED_DATASETS to the shared datasets folder)"
         )
     return SHARED_DATASETS
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``gpu`` when torch sees no CUDA device."""
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(
+        reason="needs a CUDA GPU (torch.cuda.is_available() is False)"
+    )
+    for item in gpu_items:
+        item.add_marker(skip)

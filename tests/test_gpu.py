@@ -1,0 +1,61 @@
+"""GPU path: runs only where torch sees a CUDA device (marker ``gpu``)."""
+
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_asd import ContrastiveASDEstimator
+
+pytestmark = pytest.mark.gpu
+
+PARAMS = {
+    "n_mels": 8,
+    "patch_frames": 8,
+    "patch_hop": 4,
+    "width": 0.25,
+    "last_channel": 16,
+    "embedding_dim": 8,
+    "ae_hidden_dim": 16,
+    "ae_bottleneck_dim": 4,
+    "max_epochs": 2,
+    "batch_size": 16,
+    "random_state": 0,
+}
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 8 * 20)).astype(np.float32)
+    sections = np.array(["a", "b"] * 6)
+    X[sections == "b"] += 1.0
+    return X, sections
+
+
+def test_cuda_fit_scores_and_pickles():
+    """Check a CUDA fit scores finitely and a pickle round trip keeps the scores."""
+    X, sections = _data()
+    det = ContrastiveASDEstimator(device="cuda", **PARAMS).fit(X, sections=sections)
+    assert next(det.net_.module_.parameters()).is_cuda
+    scores = det.anomaly_score(X, sections=sections)
+    assert np.isfinite(scores).all()
+    restored = pickle.loads(pickle.dumps(det))
+    np.testing.assert_allclose(restored.anomaly_score(X, sections=sections), scores)
+
+
+def test_cuda_model_loads_on_cpu_when_cuda_is_hidden(monkeypatch):
+    """Check a CUDA-fitted model unpickles onto the CPU where CUDA is unavailable."""
+    X, sections = _data()
+    det = ContrastiveASDEstimator(device="cuda", **PARAMS).fit(X, sections=sections)
+    expected = det.anomaly_score(X, sections=sections)
+    buffer = io.BytesIO()
+    pickle.dump(det, buffer)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="CUDA"):
+        restored = pickle.loads(buffer.getvalue())
+    assert not next(restored.net_.module_.parameters()).is_cuda
+    np.testing.assert_allclose(
+        restored.anomaly_score(X, sections=sections), expected, rtol=1e-4, atol=1e-5
+    )
