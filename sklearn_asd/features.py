@@ -614,6 +614,29 @@ class LogMelSpectrogram(
 class _SpectrogramStep(TransformerMixin, BaseEstimator):
     """Shared validation of steps that reshape flattened spectrograms."""
 
+    def _check_params(self):
+        """Validate parameters beyond the declarative constraints (hook)."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the spectrogram layout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_mels * n_frames)
+            Flattened spectrograms.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        self._check_params()
+        _, self.n_frames_ = self._validate_spectrograms(X, reset=True)
+        return self
+
     def _validate_spectrograms(self, X, reset):
         X_raw = X
         X = validate_data(
@@ -688,6 +711,9 @@ class MedianFilter(OneToOneFeatureMixin, _SpectrogramStep):
         self.n_mels = n_mels
         self.mode = mode
 
+    def _check_params(self):
+        self._kernel()
+
     def _kernel(self):
         k = tuple(self.kernel_size)
         if len(k) != 2 or not all(
@@ -699,26 +725,6 @@ class MedianFilter(OneToOneFeatureMixin, _SpectrogramStep):
                 f"frames), got {self.kernel_size!r}"
             )
         return k
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check the spectrogram layout.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_mels * n_frames)
-            Flattened spectrograms.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
-        """
-        self._kernel()
-        _, self.n_frames_ = self._validate_spectrograms(X, reset=True)
-        return self
 
     def transform(self, X):
         """Median-filter every clip's spectrogram.
@@ -802,6 +808,9 @@ class BandStatistics(ClassNamePrefixFeaturesOutMixin, _SpectrogramStep):
         self.n_mels = n_mels
         self.statistics = statistics
 
+    def _check_params(self):
+        self._check_statistics()
+
     def _check_statistics(self):
         stats = tuple(self.statistics)
         unknown = [s for s in stats if s not in _STATISTICS]
@@ -811,26 +820,6 @@ class BandStatistics(ClassNamePrefixFeaturesOutMixin, _SpectrogramStep):
                 f"got {self.statistics!r}"
             )
         return stats
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check the spectrogram layout.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_mels * n_frames)
-            Flattened spectrograms.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : object
-            Fitted transformer.
-        """
-        self._check_statistics()
-        _, self.n_frames_ = self._validate_spectrograms(X, reset=True)
-        return self
 
     def transform(self, X):
         """Compute the statistics of every band.
