@@ -8,7 +8,9 @@ In one run, on the same synthetic log-mel features (128 mels, 64-frame patches):
   baseline) and of the default dual-branch model with the contrastive loss, each
   for ``--epochs`` epochs (the first epoch is excluded as warm-up);
 - inference clips/s of both (scoring uses the CNN branch only, so they should
-  match), with the default scoring hop (8) and a scoring hop of 32;
+  match), with the default scoring hop (8), a scoring hop of 32 and
+  ``score_mode="shared"`` (convolutions once per clip), plus the Spearman rank
+  correlation of the faster modes' scores with the hop-8 scores;
 - peak RSS of the process after each stage (``resource.getrusage``; a high-water
   mark, so it only grows).
 
@@ -27,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_features import machine_info
@@ -75,14 +78,20 @@ def main(argv=None):
             "fit_seconds": round(fit_s, 1),
             "peak_rss_mb_after_fit": round(peak_rss_mb(), 1),
         }
-        for hop in (None, 32):
-            det.set_params(score_hop=hop)
+        scores = {}
+        for mode, hop in (("patches", None), ("patches", 32), ("shared", None)):
+            det.set_params(score_hop=hop, score_mode=mode)
             det.anomaly_score(X[:4], sections=sounds.sections[:4])  # warm-up
             t0 = time.perf_counter()
-            det.anomaly_score(X, sections=sounds.sections)
-            row[f"score_clips_per_s_hop{hop or det.patch_hop}"] = round(
+            scores[mode, hop] = det.anomaly_score(X, sections=sounds.sections)
+            key = f"hop{hop or det.patch_hop}" if mode == "patches" else "shared"
+            row[f"score_clips_per_s_{key}"] = round(
                 len(X) / (time.perf_counter() - t0), 1
             )
+        # how closely the faster modes rank the clips like the seed's scoring
+        for key, other in (("hop32", ("patches", 32)), ("shared", ("shared", None))):
+            rho = stats.spearmanr(scores["patches", None], scores[other]).statistic
+            row[f"spearman_vs_hop8_{key}"] = round(float(rho), 3)
         row["peak_rss_mb_after_scoring"] = round(peak_rss_mb(), 1)
         rows.append(row)
         print(row, flush=True)

@@ -23,6 +23,18 @@ ESTIMATORS = [
         ae_bottleneck_dim=2,
         **_TINY_NET,
     ),
+    ContrastiveASDEstimator(
+        n_mels=1,
+        patch_frames=1,
+        patch_hop=1,
+        width=0.1,
+        last_channel=8,
+        embedding_dim=4,
+        ae_hidden_dim=8,
+        ae_bottleneck_dim=2,
+        score_mode="shared",
+        **_TINY_NET,
+    ),
     AutoencoderBaseline(
         n_mels=1, n_stack=1, hidden_dim=8, bottleneck_dim=2, **_TINY_NET
     ),

@@ -802,3 +802,36 @@ def test_validation_batch_of_one_patch_is_handled():
     assert np.isfinite(last["valid_loss"])
     sizes = [b["valid_batch_size"] for b in last["batches"] if "valid_batch_size" in b]
     assert sizes == [3, 1]
+
+
+def test_shared_scoring_equals_patches_for_one_patch_clips():
+    """Check score_mode="shared" equals per-patch scoring when a clip is one patch.
+
+    With n_frames == patch_frames there is one window covering the whole feature
+    map, so pooling the shared map is exactly the per-patch forward pass.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 16 * 64)).astype(np.float32)
+    sections = np.array(["a", "b"] * 4)
+    X[sections == "b"] += 1.0
+    det = ContrastiveASDEstimator(
+        **{**PARAMS, "n_mels": 16, "patch_frames": 64, "patch_hop": 8}
+    ).fit(X, sections=sections)
+    patches = det.anomaly_score(X, sections=sections)
+    shared = det.set_params(score_mode="shared").anomaly_score(X, sections=sections)
+    np.testing.assert_allclose(shared, patches, rtol=1e-5, atol=1e-6)
+
+
+def test_shared_scoring_on_long_clips_is_deterministic_and_batch_free():
+    """Check shared scores of long clips are finite and independent of batching."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(10, 8 * 100)).astype(np.float32)
+    sections = np.array(["a", "b"] * 5)
+    det = _det(score_mode="shared").fit(X, sections=sections)
+    full = det.anomaly_score(X, sections=sections)
+    assert np.isfinite(full).all()
+    one = [
+        det.anomaly_score(X[i : i + 1], sections=sections[i : i + 1])[0]
+        for i in range(10)
+    ]
+    np.testing.assert_array_equal(full, one)
