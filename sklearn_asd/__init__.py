@@ -19,6 +19,8 @@ estimator
 augment
     Fit-time augmentations: ``Mixup``, ``TimeMask``, ``FrameShift``,
     ``RandomMedianFilter`` and their ``AugmentationChain``.
+scoring
+    ``score_files``: score folders of any size in bounded memory.
 models
     The pure-torch modules (MobileNetV2, autoencoders, dual-branch model, losses).
 
@@ -38,6 +40,7 @@ _SUBMODULES = [
     "features",
     "metrics",
     "models",
+    "scoring",
     "utils",
 ]
 
@@ -54,6 +57,7 @@ _LAZY_NAMES = {
     "partial_auc_score": "metrics",
     "official_score": "metrics",
     "section_report": "metrics",
+    "score_files": "scoring",
     "auc_scorer": "metrics",
     "pauc_scorer": "metrics",
     "official_scorer": "metrics",
