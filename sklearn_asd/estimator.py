@@ -76,6 +76,23 @@ def _check_labels(y, n_samples):
     return y != 1
 
 
+def _padded_chunks(S, per_chunk):
+    """Yield ``(rows, chunk)``: ``per_chunk`` clips as a tensor, zero-padded.
+
+    Every forward pass gets the same number of clips (the padding's outputs are
+    dropped through ``rows``): a clip's score then never depends on which other
+    clips are scored with it (batch-size dependent kernels differ in the last
+    float bits).
+    """
+    import torch
+
+    for start in range(0, S.shape[0], per_chunk):
+        chunk = np.zeros((per_chunk, *S.shape[1:]), dtype=np.float32)
+        part = S[start : start + per_chunk]
+        chunk[: part.shape[0]] = part
+        yield slice(start, start + part.shape[0]), torch.from_numpy(chunk)
+
+
 def _seed_threshold(scores):
     """DCASE baseline threshold: 0.9 quantile of a gamma fit to training scores."""
     scores = np.asarray(scores, dtype=np.float64)
@@ -424,42 +441,20 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         )
 
     def _patch_batches(self, S, hop):
-        """Yield ``(rows, n_patches, patches)`` for chunks of clips.
-
-        Every forward pass gets the same number of clips (the last chunk is padded
-        with zeros, whose outputs are dropped by ``rows``): a clip's score then
-        never depends on which other clips are scored with it (batch-size
-        dependent kernels differ in the last float bits).
-        """
-        import torch
-
+        """Yield ``(rows, n_patches, patches)`` for fixed-size chunks of clips."""
         n_patches = 1 + (S.shape[2] - self.patch_frames) // hop
-        per_chunk = max(1, _SCORE_BATCH // n_patches)
-        for start in range(0, S.shape[0], per_chunk):
-            chunk = np.zeros((per_chunk, *S.shape[1:]), dtype=np.float32)
-            part = S[start : start + per_chunk]
-            chunk[: part.shape[0]] = part
+        for rows, chunk in _padded_chunks(S, max(1, _SCORE_BATCH // n_patches)):
             # (c, n_mels, n_patches, patch_frames) view -> (c * n_patches, 1, M, T)
-            windows = torch.from_numpy(chunk).unfold(2, self.patch_frames, hop)
+            windows = chunk.unfold(2, self.patch_frames, hop)
             windows = windows.permute(0, 2, 1, 3).reshape(
                 -1, 1, self.n_mels, self.patch_frames
             )
-            yield slice(start, start + part.shape[0]), n_patches, windows
+            yield rows, n_patches, windows
 
     def _clip_batches(self, S):
         """Yield ``(rows, None, clips)``: whole clips, a fixed number per batch."""
-        import torch
-
-        per_chunk = max(1, _SCORE_BATCH // 32)
-        for start in range(0, S.shape[0], per_chunk):
-            chunk = np.zeros((per_chunk, *S.shape[1:]), dtype=np.float32)
-            part = S[start : start + per_chunk]
-            chunk[: part.shape[0]] = part
-            yield (
-                slice(start, start + part.shape[0]),
-                None,
-                torch.from_numpy(chunk)[:, None],
-            )
+        for rows, chunk in _padded_chunks(S, max(1, _SCORE_BATCH // 32)):
+            yield rows, None, chunk[:, None]
 
     def _shared_logits(self, cnn, clips):
         """Logits of every window from one pass of the convolutions per clip.

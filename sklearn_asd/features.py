@@ -43,7 +43,6 @@ _LOG_EPS = sys.float_info.epsilon
 # and spectrum temporaries (~5 MB per 10-s clip at n_fft=1024) in cache; measured
 # on 2 cores, 1-4 clips per call beat 16 (see benchmarks/bench_features.py).
 _CHUNK_SIZE = 1
-_AUDIO_SUFFIXES = (".wav", ".flac")
 
 
 def _n_jobs_threads(n_jobs):

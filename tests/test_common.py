@@ -8,33 +8,23 @@ from sklearn_asd.features import BandStatistics, LogMelSpectrogram, MedianFilter
 # Tiny settings: the checks feed small random matrices (a handful of columns), so
 # the spectrogram steps get one mel band, short FFTs and one-frame patches.
 _TINY_NET = {"max_epochs": 2, "batch_size": 16, "random_state": 0}
+_TINY_CONTRASTIVE = {
+    "n_mels": 1,
+    "patch_frames": 1,
+    "patch_hop": 1,
+    "width": 0.1,
+    "last_channel": 8,
+    "embedding_dim": 4,
+    "ae_hidden_dim": 8,
+    "ae_bottleneck_dim": 2,
+    **_TINY_NET,
+}
 ESTIMATORS = [
     LogMelSpectrogram(sr=8, n_fft=2, hop_length=1, n_mels=1, pad_mode="constant"),
     MedianFilter(n_mels=1, kernel_size=(1, 3)),
     BandStatistics(n_mels=1),
-    ContrastiveASDEstimator(
-        n_mels=1,
-        patch_frames=1,
-        patch_hop=1,
-        width=0.1,
-        last_channel=8,
-        embedding_dim=4,
-        ae_hidden_dim=8,
-        ae_bottleneck_dim=2,
-        **_TINY_NET,
-    ),
-    ContrastiveASDEstimator(
-        n_mels=1,
-        patch_frames=1,
-        patch_hop=1,
-        width=0.1,
-        last_channel=8,
-        embedding_dim=4,
-        ae_hidden_dim=8,
-        ae_bottleneck_dim=2,
-        score_mode="shared",
-        **_TINY_NET,
-    ),
+    ContrastiveASDEstimator(**_TINY_CONTRASTIVE),
+    ContrastiveASDEstimator(score_mode="shared", **_TINY_CONTRASTIVE),
     AutoencoderBaseline(
         n_mels=1, n_stack=1, hidden_dim=8, bottleneck_dim=2, **_TINY_NET
     ),
