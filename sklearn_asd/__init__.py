@@ -21,6 +21,13 @@ augment
     ``RandomMedianFilter`` and their ``AugmentationChain``.
 scoring
     ``score_files``: score folders of any size in bounded memory.
+persistence
+    ``save_model`` / ``load_model``: versioned model files, written atomically.
+plotting
+    ``ASDCurveDisplay`` (ROC with the pAUC region), ``ScoreHistogramDisplay``,
+    ``SpectrogramDisplay`` (before/after ``MedianFilter``) and
+    ``TrainingCurveDisplay`` (matplotlib optional: ``pip install
+    "sklearn-asd[plot]"``).
 models
     The pure-torch modules (MobileNetV2, autoencoders, dual-branch model, losses).
 
@@ -40,6 +47,8 @@ _SUBMODULES = [
     "features",
     "metrics",
     "models",
+    "persistence",
+    "plotting",
     "scoring",
     "utils",
 ]
@@ -58,6 +67,12 @@ _LAZY_NAMES = {
     "official_score": "metrics",
     "section_report": "metrics",
     "score_files": "scoring",
+    "save_model": "persistence",
+    "load_model": "persistence",
+    "ASDCurveDisplay": "plotting",
+    "ScoreHistogramDisplay": "plotting",
+    "SpectrogramDisplay": "plotting",
+    "TrainingCurveDisplay": "plotting",
     "auc_scorer": "metrics",
     "pauc_scorer": "metrics",
     "official_scorer": "metrics",

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The ``sklearn-asd`` command line, a thin layer over the Python API.
 
-Sub-commands available now:
+Sub-commands:
 
 ``demo``
     Generate synthetic machine sounds, extract log-mel features, train the
@@ -11,13 +11,78 @@ Sub-commands available now:
     AUC/pAUC per section, per anomaly kind and the DCASE 2021 official score of
     held-out normal and anomalous clips.
 
-Exit codes: 0 on success, 2 on a usage error (one-line message, no traceback).
+``train DATA_ROOT --out MODEL``
+    List a DCASE (2020-2025) or MIMII tree with
+    :func:`~sklearn_asd.datasets.load_dcase`, build the pipeline
+    ``AudioLoader -> LogMelSpectrogram -> MedianFilter ->
+    ContrastiveASDEstimator`` (steps ``load``, ``mel``, ``mf``, ``det``; tune it
+    with ``--param det__max_epochs=5`` and any other ``get_params()`` name), fit
+    it on the normal clips of the training split with the sections of the file
+    names as classes (routed by scikit-learn metadata routing) and save it with
+    its versions and settings. One machine type gives one model whose classes
+    are its sections; ``--machine-type all`` (or several ``--machine-type``)
+    trains one model over several machine types, with machine type x section as
+    classes.
+
+``score MODEL DATA_ROOT --out DIR``
+    Score the test split of a DCASE tree in chunks and write the DCASE
+    submission files in the tree's naming: ``anomaly_score_<machine>_id_<XX>.csv``
+    (2020), ``anomaly_score_<machine>_section_<XX>_<domain>_test.csv`` (2021),
+    ``anomaly_score_<machine>_section_<XX>_test.csv`` (2022 and later), and the
+    matching ``decision_result_*.csv`` files (``file name,score`` and
+    ``file name,0|1`` rows, no header, as the official baselines write them).
+    ``DATA_ROOT`` may also be one audio file or a folder of audio files: then
+    one ``anomaly_scores.csv`` (``path,score,decision``, with a header) is
+    written.
+
+``evaluate DATA_ROOT --scores DIR``
+    Match the ``anomaly_score_*.csv`` files of ``DIR`` with the labels in the
+    file names of ``DATA_ROOT``'s test split, print AUC and pAUC per machine
+    type, section and domain and the DCASE official score, and optionally write
+    the table as CSV (``--out``).
+
+Every output file is written atomically (a temporary file in the same folder,
+then :func:`os.replace`). Progress goes to stderr when it is a terminal, unless
+``--quiet``.
+
+Exit codes: 0 on success, 2 on a usage error (a one-line ``sklearn-asd <command>:
+error: ...`` message, no traceback), 130 when interrupted (nothing is saved).
 """
 
 import argparse
+import ast
+import collections
+import contextlib
+import csv
+import difflib
+import os
 import sys
+import warnings
 
 __all__ = ["main"]
+
+#: Years of the DCASE Task 2 naming schemes and official scores.
+_YEARS = (2020, 2021, 2022, 2023, 2024, 2025)
+#: File naming scheme (``load_dcase``'s ``naming``) of each year's result files.
+_NAMING_OF_YEAR = {
+    2020: "dcase2020",
+    2021: "dcase2021",
+    **dict.fromkeys((2022, 2023, 2024, 2025), "dcase2022"),
+}
+#: Official-score formula used by ``evaluate`` for each naming scheme by default.
+_SCORE_YEAR_OF_NAMING = {
+    "dcase2020": 2021,
+    "dcase2021": 2021,
+    "dcase2022": 2022,
+    "mimii": 2021,
+}
+#: A --param value copied to other steps unless they are given explicitly.
+_LINKED_PARAMS = {
+    "mel__n_mels": ("mf__n_mels", "det__n_mels"),
+    "load__sr": ("mel__sr",),
+}
+_PLAIN_RESULTS = "anomaly_scores.csv"
+_AUDIO_SUFFIXES = (".wav", ".flac")
 
 
 def _positive_int(text):
@@ -25,6 +90,43 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def _one_line(message):
+    """Join a multi-line error message into one line."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    out = ""
+    for line in lines:
+        if not out:
+            out = line
+        elif out.endswith((":", ";", ",")):
+            out += " " + line
+        else:
+            out += "; " + line
+    return out
+
+
+class _Progress:
+    """Progress lines on stderr, only when it is a terminal and not --quiet."""
+
+    def __init__(self, quiet, stream):
+        isatty = getattr(stream, "isatty", None)
+        self.enabled = not quiet and callable(isatty) and bool(isatty())
+        self.stream = stream
+
+    def __call__(self, text):
+        if self.enabled:
+            print(text, file=self.stream, flush=True)
+
+
+def _add_machine_type(parser, help_text):
+    parser.add_argument(
+        "--machine-type",
+        action="append",
+        dest="machine_types",
+        metavar="NAME",
+        help=help_text,
+    )
 
 
 def _build_parser():
@@ -64,6 +166,124 @@ def _build_parser():
     )
     demo.add_argument("--random-state", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="print only the results")
+
+    train = sub.add_parser(
+        "train",
+        help="train the contrastive detector on a DCASE/MIMII folder tree",
+        description=(
+            "Fit the pipeline load (AudioLoader) -> mel (LogMelSpectrogram) -> mf "
+            "(MedianFilter) -> det (ContrastiveASDEstimator) on the normal clips of "
+            "one split of DATA_ROOT (sections from the file names are the "
+            "classes) and save it to MODEL. Unless given, load__duration is set to "
+            "the length of the first training clip (other clips are padded or "
+            "cropped to it), and mel__n_mels / load__sr are copied to mf__n_mels, "
+            "det__n_mels / mel__sr."
+        ),
+    )
+    train.add_argument("data_root", metavar="DATA_ROOT", help="dataset root folder")
+    train.add_argument(
+        "--out", required=True, metavar="MODEL", help="model file to write (.joblib)"
+    )
+    _add_machine_type(
+        train,
+        "machine type to train on (repeat for several, or 'all'); required when "
+        "DATA_ROOT holds several machine types. Several machine types give one "
+        "model whose classes are machine type x section",
+    )
+    train.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=(
+            "set a pipeline parameter by its get_params() name, e.g. "
+            "det__max_epochs=5 or mel__n_mels=64 (VALUE is a Python literal, "
+            "else a string); repeatable"
+        ),
+    )
+    train.add_argument(
+        "--split",
+        default="train",
+        help="split whose normal clips are used (default: train)",
+    )
+    train.add_argument(
+        "--year",
+        type=int,
+        choices=_YEARS,
+        help="require DATA_ROOT to follow this year's DCASE naming",
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+
+    score = sub.add_parser(
+        "score",
+        help="write DCASE anomaly-score and decision files with a saved model",
+        description=(
+            "Score the clips of one split of DATA_ROOT with MODEL in chunks and write "
+            "the DCASE anomaly_score_*.csv and decision_result_*.csv files to DIR "
+            "in the tree's (or --year's) naming. DATA_ROOT may also be one audio "
+            f"file or a folder of audio files: then DIR/{_PLAIN_RESULTS} "
+            "(path,score,decision) is written."
+        ),
+    )
+    score.add_argument("model", metavar="MODEL", help="model file from 'train'")
+    score.add_argument(
+        "data_root", metavar="DATA_ROOT", help="dataset root, audio folder or file"
+    )
+    score.add_argument(
+        "--out", required=True, metavar="DIR", help="output folder (created)"
+    )
+    score.add_argument("--split", default="test", help="split to score (test)")
+    score.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=256,
+        metavar="N",
+        help="clips read and scored at once (bounds memory; default 256)",
+    )
+    _add_machine_type(
+        score,
+        "machine type of DATA_ROOT to score (repeatable; default: the model's "
+        "machine types)",
+    )
+    score.add_argument(
+        "--year",
+        type=int,
+        choices=_YEARS,
+        help="name the result files after this year (default: the files' naming)",
+    )
+    score.add_argument("--quiet", action="store_true", help="no progress output")
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="AUC, pAUC and the DCASE official score of anomaly-score files",
+        description=(
+            "Read the anomaly_score_*.csv files of DIR, take the labels from the "
+            "file names of DATA_ROOT's test split and print AUC and pAUC per "
+            "machine type, section and domain and the DCASE official score."
+        ),
+    )
+    evaluate.add_argument(
+        "data_root", metavar="DATA_ROOT", help="labelled dataset root"
+    )
+    evaluate.add_argument(
+        "--scores", required=True, metavar="DIR", help="folder of score files"
+    )
+    evaluate.add_argument(
+        "--year",
+        type=int,
+        choices=_YEARS,
+        help=(
+            "naming of the score files and official-score formula (default: from "
+            "the file names; DCASE 2020 trees use the 2021 formula)"
+        ),
+    )
+    evaluate.add_argument("--split", default="test", help="split to evaluate (test)")
+    _add_machine_type(
+        evaluate, "machine type to evaluate (repeatable; default: all of the split)"
+    )
+    evaluate.add_argument(
+        "--out", metavar="REPORT", help="write the table as CSV to this file"
+    )
     return parser
 
 
@@ -177,6 +397,673 @@ def _run_demo(args, out):
     return 0
 
 
+# ----------------------------------------------------------------------- train
+def _default_pipeline():
+    """Build the pipeline that ``train`` fits: load -> mel -> mf -> det."""
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_asd.estimator import ContrastiveASDEstimator
+    from sklearn_asd.features import AudioLoader, LogMelSpectrogram, MedianFilter
+
+    return Pipeline(
+        [
+            ("load", AudioLoader()),
+            ("mel", LogMelSpectrogram()),
+            ("mf", MedianFilter()),
+            ("det", ContrastiveASDEstimator()),
+        ]
+    )
+
+
+def _parse_value(text):
+    """Parse a --param value: a Python literal, true/false/none, else the string."""
+    text = text.strip()
+    lowered = text.lower()
+    if lowered in ("true", "false", "none"):
+        return {"true": True, "false": False, "none": None}[lowered]
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def _parse_params(specs, valid):
+    """Parse ``NAME=VALUE`` strings against the names in ``valid``."""
+    given = {}
+    for spec in specs:
+        name, sep, text = spec.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--param expects NAME=VALUE, got {spec!r}")
+        if name not in valid:
+            close = difflib.get_close_matches(name, sorted(valid), n=3, cutoff=0.6)
+            hint = (
+                "; did you mean " + " or ".join(close) + "?"
+                if close
+                else "; names are <step>__<parameter> with the steps load, mel, mf "
+                "and det, e.g. det__max_epochs or mel__n_mels"
+            )
+            raise ValueError(f"unknown parameter {name!r} in --param {spec!r}{hint}")
+        if name in given:
+            raise ValueError(f"--param {name} is given twice")
+        given[name] = _parse_value(text)
+    return given
+
+
+def _configure_pipeline(pipeline, specs):
+    """Apply and validate the --param settings; return the explicit names."""
+    valid = pipeline.get_params(deep=True)
+    given = _parse_params(specs, valid)
+    explicit = set(given)
+    for source, targets in _LINKED_PARAMS.items():
+        if source in given:
+            for target in targets:
+                if target in valid and target not in given:
+                    given[target] = given[source]
+    pipeline.set_params(**given)
+    for _, step in pipeline.steps:
+        validate = getattr(step, "_validate_params", None)
+        if callable(validate):
+            validate()  # InvalidParameterError (a ValueError) names the problem
+    n_mels = {
+        name: getattr(pipeline.named_steps[name], "n_mels", None)
+        for name in ("mel", "mf", "det")
+        if name in pipeline.named_steps
+    }
+    if len(set(n_mels.values())) > 1:
+        values = ", ".join(f"{k}__n_mels={v}" for k, v in n_mels.items())
+        raise ValueError(
+            f"the steps disagree on the number of mel bands ({values}): set "
+            "mel__n_mels alone (it is copied to mf__n_mels and det__n_mels) or all "
+            "three to one value"
+        )
+    return explicit
+
+
+def _load_tree(root):
+    from sklearn_asd.datasets import load_dcase
+
+    if not os.path.exists(root):
+        raise FileNotFoundError(f"DATA_ROOT {root!r} does not exist")
+    if not os.path.isdir(root):
+        raise ValueError(f"DATA_ROOT {root!r} is not a folder")
+    return load_dcase(root)
+
+
+def _choose_machine_types(data, requested, root, command):
+    """Machine types to use: the requested ones, or the only one of the tree."""
+    available = sorted(set(data.machine_types.tolist()))
+    if not requested:
+        if len(available) == 1:
+            return available
+        raise ValueError(
+            f"{root!r} holds {len(available)} machine types {available}: choose with "
+            "--machine-type NAME (repeatable)"
+            + (
+                ", or --machine-type all for one model over all"
+                if command == "train"
+                else ""
+            )
+        )
+    if "all" in requested and "all" not in available:
+        return available
+    unknown = sorted(set(requested) - set(available))
+    if unknown:
+        raise ValueError(
+            f"unknown machine type(s) {unknown} in {root!r}; available: {available}"
+        )
+    return sorted(set(requested))
+
+
+def _class_labels(machine_types, sections, scheme):
+    """Class of each clip: its section, or ``<machine>/<section>``."""
+    if scheme == "machine_section":
+        return [f"{m}/{s}" for m, s in zip(machine_types, sections)]
+    return [str(s) for s in sections]
+
+
+def _check_output_file(path, flag):
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path!r} is a folder, not a file name")
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"the folder of {flag} {path!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"cannot write {flag} {path!r}: folder not writable")
+
+
+def _run_train(args, out, err):
+    import numpy as np
+    import sklearn
+
+    from sklearn_asd.features import _read_audio
+    from sklearn_asd.persistence import save_model
+
+    progress = _Progress(args.quiet, err)
+    _check_output_file(args.out, "--out")
+    pipeline = _default_pipeline()
+    explicit = _configure_pipeline(pipeline, args.param)
+
+    data = _load_tree(args.data_root)
+    machines = _choose_machine_types(data, args.machine_types, args.data_root, "train")
+    in_machines = np.isin(data.machine_types, machines)
+    splits = sorted(set(data.splits[in_machines].tolist()))
+    if args.split not in splits:
+        hint = (
+            " (MIMII trees have no split: use --split unknown)"
+            if (splits == ["unknown"])
+            else ""
+        )
+        raise ValueError(
+            f"no {args.split!r} split for machine type(s) {machines} in "
+            f"{args.data_root!r}; splits found: {splits}{hint}"
+        )
+    mask = in_machines & (data.splits == args.split) & (data.target == 0)
+    if not mask.any():
+        raise ValueError(
+            f"no normal clip in the {args.split!r} split of machine type(s) "
+            f"{machines} in {args.data_root!r}"
+        )
+    namings = sorted(set(data.naming[mask].tolist()))
+    if args.year is not None and namings != [_NAMING_OF_YEAR[args.year]]:
+        raise ValueError(
+            f"--year {args.year} expects DCASE {args.year} file names "
+            f"({_NAMING_OF_YEAR[args.year]}), but the training files follow "
+            f"{namings}"
+        )
+    paths = data.filenames[mask].tolist()
+    scheme = "machine_section" if len(machines) > 1 else "section"
+    classes = _class_labels(data.machine_types[mask], data.sections[mask], scheme)
+
+    if "load__duration" not in explicit:
+        loader = pipeline.named_steps["load"]
+        first = _read_audio(paths[0], sr=loader.sr, mono=loader.mono)
+        pipeline.set_params(load__duration=first.shape[0] / loader.sr)
+    det = pipeline.named_steps["det"]
+    show_epochs = progress.enabled and "det__verbose" not in explicit
+    if show_epochs:
+        det.set_params(verbose=1)
+    n_classes = len(set(classes))
+    progress(
+        f"Training on {len(paths)} normal clips of {', '.join(machines)} "
+        f"({n_classes} class(es)): feature extraction, then {det.max_epochs} "
+        "epoch(s) ..."
+    )
+    # skorch prints its epoch table on stdout: keep stdout for results
+    with sklearn.config_context(enable_metadata_routing=True):
+        with contextlib.redirect_stdout(err):
+            pipeline.fit(paths, sections=np.asarray(classes, dtype=object))
+    if show_epochs:  # the epoch table was progress output, not a setting to keep
+        det.set_params(verbose=0)
+    info = save_model(
+        pipeline,
+        args.out,
+        machine_types=machines,
+        metadata={
+            "class_scheme": scheme,
+            "naming": namings,
+            "split": args.split,
+            "n_clips": len(paths),
+            "data_root": os.path.abspath(args.data_root),
+            "params": {
+                k: repr(v)
+                for k, v in sorted(pipeline.get_params().items())
+                if "__" in k and not hasattr(v, "get_params")
+            },
+        },
+    )
+    if not args.quiet:
+        print(
+            f"Trained on {len(paths)} normal clips of {', '.join(machines)} "
+            f"(classes: {', '.join(map(str, info['sections']))}; "
+            f"{getattr(det, 'n_epochs_', '?')} epoch(s), scored with the "
+            f"{getattr(det, 'score_branch_', '?')} branch); saved {args.out}",
+            file=out,
+        )
+    return 0
+
+
+# ----------------------------------------------------------------------- score
+def _result_name(kind, machine, section, domain, split, naming):
+    """File name of a DCASE result file (``kind``: anomaly_score / decision_result).
+
+    The patterns follow the official baselines and evaluators: DCASE 2020
+    ``anomaly_score_<machine>_id_<XX>.csv``, DCASE 2021
+    ``anomaly_score_<machine>_section_<XX>_<source|target>_test.csv``, DCASE
+    2022-2025 ``anomaly_score_<machine>_section_<XX>_test.csv``. MIMII trees have
+    no official format: ``anomaly_score_<machine>.csv``.
+    """
+    suffix = "" if split in ("test", "unknown") else f"_{split}"
+    if naming == "dcase2020":
+        return f"{kind}_{machine}_id_{section}{suffix}.csv"
+    if naming == "dcase2021":
+        if domain not in ("source", "target"):
+            raise ValueError(
+                f"DCASE 2021 result files name the domain, but the {machine} "
+                f"section {section} files have domain {domain!r}: use another --year"
+            )
+        return f"{kind}_{machine}_section_{section}_{domain}_{split}.csv"
+    if naming == "dcase2022":
+        return f"{kind}_{machine}_section_{section}_{split}.csv"
+    if section not in ("unknown", None):
+        return f"{kind}_{machine}_section_{section}{suffix}.csv"
+    return f"{kind}_{machine}{suffix}.csv"
+
+
+def _result_groups(data, mask, naming_override, split):
+    """Map each result-file name of the anomaly scores to its clip indices."""
+    import numpy as np
+
+    groups = {}
+    for i in np.flatnonzero(mask):
+        naming = naming_override or data.naming[i]
+        name = _result_name(
+            "anomaly_score",
+            data.machine_types[i],
+            data.sections[i],
+            data.domains[i],
+            split,
+            naming,
+        )
+        groups.setdefault(name, []).append(i)
+    return groups
+
+
+def _row_name(data, i):
+    """Name of clip ``i`` in the result files: its file name, as DCASE writes it.
+
+    MIMII trees repeat file names in their ``normal`` and ``abnormal`` folders,
+    so there the label folder is kept: ``abnormal/00000000.wav``.
+    """
+    path = str(data.filenames[i])
+    name = os.path.basename(path)
+    if data.naming[i] == "mimii":
+        return f"{os.path.basename(os.path.dirname(path))}/{name}"
+    return name
+
+
+def _write_csv(path, rows, header=None):
+    """Write CSV rows atomically (newline line ends, as the DCASE baselines)."""
+    from sklearn_asd.persistence import atomic_open
+
+    with atomic_open(path, "w") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        if header is not None:
+            writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
+
+
+def _decisions(detector, scores):
+    """1 = anomalous, 0 = normal, exactly as the detector's ``predict`` decides."""
+    import numpy as np
+
+    if hasattr(detector, "anomaly_score") and hasattr(detector, "offset_"):
+        # score_samples = -anomaly_score; predict = -1 where score_samples - offset_ < 0
+        return ((-scores) - detector.offset_ < 0).astype(int)
+    if hasattr(detector, "decision_function"):
+        return (np.asarray(scores) > 0).astype(int)  # scores = -decision_function
+    raise ValueError(
+        f"the model's last step {type(detector).__name__} has no decision threshold "
+        "(no offset_ or decision_function): decision files cannot be written"
+    )
+
+
+def _known_classes(pipeline, info):
+    classes = getattr(pipeline[-1], "classes_", None)
+    if classes is not None:
+        return classes.tolist()
+    return info.get("sections")
+
+
+def _check_classes(labels, known, describe):
+    """Raise a ValueError naming the first class the model was not trained on."""
+    known_set = set(known)
+    for i, label in enumerate(labels):
+        if label not in known_set:
+            raise ValueError(
+                f"unknown section {label!r} ({describe(i)}): the model was trained on "
+                f"{sorted(map(str, known))}"
+            )
+
+
+def _score_in_chunks(pipeline, paths, sections, chunk_size, progress):
+    import numpy as np
+
+    from sklearn_asd.scoring import score_files
+
+    scores = np.empty(len(paths), dtype=np.float64)
+    for start in range(0, len(paths), chunk_size):
+        stop = min(start + chunk_size, len(paths))
+        part = None if sections is None else sections[start:stop]
+        scores[start:stop] = score_files(
+            pipeline, paths[start:stop], sections=part, chunk_size=chunk_size
+        )
+        progress(f"  scored {stop}/{len(paths)} clips")
+    return scores
+
+
+def _audio_files_in(folder):
+    return sorted(
+        os.path.join(folder, name)
+        for name in os.listdir(folder)
+        if not name.startswith(".")
+        and name.lower().endswith(_AUDIO_SUFFIXES)
+        and os.path.isfile(os.path.join(folder, name))
+    )
+
+
+def _plain_sections(paths, scheme, known):
+    """Sections from the file names of a plain folder, if every name gives one."""
+    from pathlib import Path
+
+    from sklearn_asd.datasets._dcase import _parse_filename
+
+    if scheme != "section":
+        return None
+    sections = []
+    for path in paths:
+        try:
+            info = _parse_filename(Path("machine", "folder", Path(path).name))
+        except ValueError:
+            return None
+        if info["section"] == "unknown":
+            return None
+        sections.append(info["section"])
+    _check_classes(sections, known, lambda i: f"file {paths[i]!r}")
+    return sections
+
+
+def _run_score(args, out, err):
+    import numpy as np
+
+    from sklearn_asd.persistence import load_model
+
+    progress = _Progress(args.quiet, err)
+    target = args.data_root
+    if not os.path.exists(target):
+        raise FileNotFoundError(f"DATA_ROOT {target!r} does not exist")
+    pipeline, info = load_model(args.model, return_info=True)
+    if not getattr(pipeline, "steps", None):
+        raise ValueError(
+            f"{args.model!r} holds a {type(pipeline).__name__}, not a pipeline that "
+            "reads audio files"
+        )
+    meta = info.get("metadata") or {}
+    scheme = meta.get("class_scheme")
+    known = _known_classes(pipeline, info)
+    detector = pipeline[-1]
+
+    plain = os.path.isfile(target) or bool(_audio_files_in(target))
+    if plain:
+        paths = [target] if os.path.isfile(target) else _audio_files_in(target)
+        if not paths[0].lower().endswith(_AUDIO_SUFFIXES):
+            raise ValueError(f"{target!r} is not a .wav or .flac file")
+        sections = _plain_sections(paths, scheme, known) if scheme else None
+        how = "their file-name sections" if sections else "the best-matching class"
+        progress(f"Scoring {len(paths)} clip(s) against {how} ...")
+        secs = None if sections is None else np.asarray(sections, dtype=object)
+        scores = _score_in_chunks(
+            pipeline, np.asarray(paths, dtype=object), secs, args.chunk_size, progress
+        )
+        decisions = _decisions(detector, scores)
+        os.makedirs(args.out, exist_ok=True)
+        result = os.path.join(args.out, _PLAIN_RESULTS)
+        _write_csv(
+            result,
+            zip(paths, scores.tolist(), decisions.tolist()),
+            header=("path", "score", "decision"),
+        )
+        if not args.quiet:
+            print(f"Wrote {result} ({len(paths)} clip(s))", file=out)
+        return 0
+
+    data = _load_tree(target)
+    requested = args.machine_types
+    if not requested:
+        trained = info.get("machine_types") or []
+        present = sorted(set(trained) & set(data.machine_types.tolist()))
+        available = sorted(set(data.machine_types.tolist()))
+        if not present:
+            raise ValueError(
+                f"the model was trained on machine type(s) {trained}, but "
+                f"{target!r} holds {available}: pass --machine-type to score "
+                "other machine types with it"
+            )
+        requested = present
+    machines = _choose_machine_types(data, requested, target, "score")
+    in_machines = np.isin(data.machine_types, machines)
+    mask = in_machines & (data.splits == args.split)
+    if not mask.any():
+        splits = sorted(set(data.splits[in_machines].tolist()))
+        raise ValueError(
+            f"no {args.split!r} split for machine type(s) {machines} in "
+            f"{target!r}; splits found: {splits}"
+        )
+    override = None if args.year is None else _NAMING_OF_YEAR[args.year]
+    groups = _result_groups(data, mask, override, args.split)
+    for name, rows in groups.items():
+        counts = collections.Counter(_row_name(data, i) for i in rows)
+        twice = sorted(n for n, c in counts.items() if c > 1)
+        if twice:
+            raise ValueError(
+                f"{name} would list the file name {twice[0]!r} more than once "
+                "(several clips of one result file share a name)"
+            )
+    index = np.flatnonzero(mask)
+    paths = data.filenames[index]
+    sections = None
+    if scheme is not None:
+        labels = _class_labels(data.machine_types[index], data.sections[index], scheme)
+        _check_classes(
+            labels,
+            known,
+            lambda i: (
+                f"machine type {str(data.machine_types[index[i]])!r}, file "
+                f"{str(data.filenames[index[i]])!r}"
+            ),
+        )
+        sections = np.asarray(labels, dtype=object)
+    progress(
+        f"Scoring {len(paths)} clip(s) of {', '.join(machines)} ({args.split} split) "
+        f"in chunks of {args.chunk_size} ..."
+    )
+    scores = np.empty(data.filenames.shape[0], dtype=np.float64)
+    scores[index] = _score_in_chunks(
+        pipeline, paths.astype(object), sections, args.chunk_size, progress
+    )
+    decisions = np.zeros(data.filenames.shape[0], dtype=int)
+    decisions[index] = _decisions(detector, scores[index])
+    os.makedirs(args.out, exist_ok=True)
+    written = []
+    for name, rows in groups.items():
+        names = [_row_name(data, i) for i in rows]
+        _write_csv(
+            os.path.join(args.out, name),
+            zip(names, scores[rows].tolist()),
+        )
+        decision_name = "decision_result" + name[len("anomaly_score") :]
+        _write_csv(
+            os.path.join(args.out, decision_name),
+            zip(names, decisions[rows].tolist()),
+        )
+        written += [name, decision_name]
+    if not args.quiet:
+        print(
+            f"Wrote {len(written)} files to {args.out} ({len(paths)} clip(s)): "
+            + ", ".join(sorted(written)),
+            file=out,
+        )
+    return 0
+
+
+# -------------------------------------------------------------------- evaluate
+def _read_scores(path):
+    """Rows ``file name,score`` of one anomaly-score file, as a dict."""
+    scores = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for line_no, row in enumerate(csv.reader(f), start=1):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) < 2:
+                raise ValueError(
+                    f"{path!r} line {line_no}: expected 'file name,score', got "
+                    f"{','.join(row)!r}"
+                )
+            name = row[0].strip()
+            try:
+                value = float(row[1])
+            except ValueError:
+                raise ValueError(
+                    f"{path!r} line {line_no}: the score {row[1]!r} is not a number"
+                ) from None
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(f"{path!r} line {line_no}: the score is {row[1]}")
+            if name in scores:
+                raise ValueError(f"{path!r} line {line_no}: {name!r} appears twice")
+            scores[name] = value
+    return scores
+
+
+def _run_evaluate(args, out, err):
+    import numpy as np
+
+    from sklearn_asd.metrics import official_score, section_report
+
+    if not os.path.isdir(args.scores):
+        raise FileNotFoundError(f"--scores folder {args.scores!r} does not exist")
+    if args.out is not None:
+        _check_output_file(args.out, "--out")
+    data = _load_tree(args.data_root)
+    in_split = data.splits == args.split
+    if not in_split.any():
+        raise ValueError(
+            f"no {args.split!r} split in {args.data_root!r}; splits found: "
+            f"{sorted(set(data.splits.tolist()))}"
+        )
+    available = sorted(set(data.machine_types[in_split].tolist()))
+    machines = args.machine_types or available
+    if "all" in machines and "all" not in available:
+        machines = available
+    unknown = sorted(set(machines) - set(available))
+    if unknown:
+        raise ValueError(
+            f"unknown machine type(s) {unknown} in the {args.split!r} split of "
+            f"{args.data_root!r}; available: {available}"
+        )
+    mask = in_split & np.isin(data.machine_types, machines)
+    if (data.target[mask] < 0).any():
+        first = str(data.filenames[mask][data.target[mask] < 0][0])
+        raise ValueError(
+            f"the {args.split!r} split of {args.data_root!r} has clips without a "
+            f"label in their names (an evaluation set?), e.g. {first!r}: evaluate "
+            "needs labelled (development) file names"
+        )
+    namings = sorted(set(data.naming[mask].tolist()))
+    if args.year is not None:
+        override, year = _NAMING_OF_YEAR[args.year], max(args.year, 2021)
+    elif len(namings) == 1:
+        override, year = None, _SCORE_YEAR_OF_NAMING[namings[0]]
+    else:
+        raise ValueError(
+            f"the clips follow several naming schemes {namings}: choose the score "
+            "files' naming and the official-score formula with --year"
+        )
+    groups = _result_groups(data, mask, override, args.split)
+    scores = np.full(data.filenames.shape[0], np.nan)
+    for name, rows in groups.items():
+        path = os.path.join(args.scores, name)
+        if not os.path.isfile(path):
+            i = rows[0]
+            raise FileNotFoundError(
+                f"missing score file {name} in {args.scores!r} for machine type "
+                f"{str(data.machine_types[i])!r}, section {str(data.sections[i])!r} "
+                f"({len(rows)} clips); use --machine-type to evaluate only some "
+                "machine types"
+            )
+        found = _read_scores(path)
+        names = [_row_name(data, i) for i in rows]
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise ValueError(
+                f"{path!r} has no score for {len(missing)} of its {len(names)} test "
+                f"clips, e.g. {missing[0]!r}"
+            )
+        extra = sorted(set(found) - set(names))
+        if extra:
+            raise ValueError(
+                f"{path!r} scores {len(extra)} file(s) that are not in the "
+                f"{args.split!r} split of {args.data_root!r}, e.g. {extra[0]!r}"
+            )
+        scores[rows] = [found[n] for n in names]
+
+    y = data.target[mask]
+    s = scores[mask]
+    sections = data.sections[mask]
+    domains = data.domains[mask]
+    machine_types = data.machine_types[mask] if len(machines) > 1 else None
+    if year >= 2022:
+        score_domains = domains
+    else:
+        score_domains = None if set(domains.tolist()) == {"unknown"} else domains
+    report = section_report(
+        y,
+        s,
+        sections=sections,
+        domains=score_domains,
+        machine_types=machine_types,
+        output_dict=True,
+    )
+    official = official_score(
+        y,
+        s,
+        sections=sections,
+        domains=score_domains,
+        machine_types=machine_types,
+        year=year,
+    )
+    print(
+        section_report(
+            y,
+            s,
+            sections=sections,
+            domains=score_domains,
+            machine_types=machine_types,
+        ),
+        file=out,
+    )
+    note = ""
+    if args.year == 2020 or (args.year is None and namings == ["dcase2020"]):
+        note = " (DCASE 2020 ranked by average AUC/pAUC; this is the 2021 formula)"
+    print(f"official score (DCASE {year} formula): {official:.4f}{note}", file=out)
+    if args.out is not None:
+        columns = list(report)
+        rows = [
+            ["" if v is None else v for v in values] + [""]
+            for values in zip(*(report[c] for c in columns))
+        ]
+        last = dict.fromkeys(columns, "")
+        last.update(
+            machine_type="all",
+            section=f"official score (DCASE {year})",
+            n_normal=int((y == 0).sum()),
+            n_anomalous=int((y == 1).sum()),
+        )
+        rows.append([last[c] for c in columns] + [official])
+        _write_csv(args.out, rows, header=[*columns, "official_score"])
+        print(f"Wrote {args.out}", file=out)
+    return 0
+
+
+_COMMANDS = {
+    "demo": "_run_demo",
+    "train": "_run_train",
+    "score": "_run_score",
+    "evaluate": "_run_evaluate",
+}
+
+
 def main(argv=None):
     """Run the ``sklearn-asd`` command line.
 
@@ -188,7 +1075,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 on a usage error.
+        0 on success, 2 on a usage error (missing folder, no audio files,
+        unreadable or incompatible model file, bad ``--param`` ...), 130 when
+        interrupted.
 
     Examples
     --------
@@ -201,13 +1090,30 @@ def main(argv=None):
     """
     parser = _build_parser()
     args = parser.parse_args(argv)
-    try:
-        if args.command == "demo":
-            return _run_demo(args, sys.stdout)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"sklearn-asd {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
+    prog = f"sklearn-asd {args.command}"
+    out, err = sys.stdout, sys.stderr
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = _one_line(f"{category.__name__}: {message}")
+        print(f"{prog}: warning: {text}", file=err)
+
+    run = globals()[_COMMANDS[args.command]]
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        try:
+            return run(args, out, err) if args.command != "demo" else run(args, out)
+        except (ValueError, TypeError, OSError) as exc:
+            print(f"{prog}: error: {_one_line(exc)}", file=err)
+            return 2
+        except KeyboardInterrupt:
+            done = {
+                "train": "; no model was saved",
+                "score": "; result files written so far are complete, the "
+                "others were not written",
+                "evaluate": "; no report was written",
+            }.get(args.command, "")
+            print(f"{prog}: interrupted{done}", file=err)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,18 @@
-import pytest
+import csv
+import io
+import os
+from pathlib import Path
 
+import numpy as np
+import pytest
+import soundfile as sf
+from sklearn.metrics import roc_auc_score
+
+from sklearn_asd import cli
 from sklearn_asd.cli import main
+from sklearn_asd.datasets import make_machine_sounds
+from sklearn_asd.metrics import official_score, section_report
+from sklearn_asd.persistence import load_model
 
 
 def test_demo_prints_results(capsys):
@@ -61,3 +73,782 @@ def test_usage_errors_exit_2(argv, capsys):
         main(argv)
     assert exc.value.code == 2
     assert "usage: sklearn-asd" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# train / score / evaluate on small DCASE-layout trees
+# ---------------------------------------------------------------------------
+
+TINY = [
+    "mel__n_mels=16",
+    "mel__n_fft=256",
+    "mel__hop_length=128",
+    "det__patch_frames=8",
+    "det__patch_hop=4",
+    "det__width=0.25",
+    "det__last_channel=32",
+    "det__embedding_dim=8",
+    "det__ae_hidden_dim=16",
+    "det__ae_bottleneck_dim=4",
+    "det__max_epochs=1",
+    "det__batch_size=16",
+    "det__random_state=0",
+]
+
+
+def _params(*extra):
+    """``--param`` arguments of the tiny configuration; ``extra`` overrides it."""
+    specs = dict(spec.split("=", 1) for spec in [*TINY, *extra])
+    out = []
+    for name, value in specs.items():
+        out += ["--param", f"{name}={value}"]
+    return out
+
+
+def _dev_name(year, split, section, domain, label, i):
+    if year == 2020:
+        return f"{label}_id_{section}_{i:08d}.wav"
+    if year == 2021:
+        return f"section_{section}_{domain}_{split}_{label}_{i:04d}.wav"
+    return f"section_{section}_{domain}_{split}_{label}_{i:04d}_speed_{i % 3}.wav"
+
+
+def _write_tree(
+    root, year, machine="fan", n_sections=2, seed=0, splits=("train", "test")
+):
+    """Write a DCASE dev tree of 0.5-s synthetic clips in ``year``'s naming."""
+    data = {
+        "train": make_machine_sounds(
+            n_normal=8 * n_sections,
+            n_anomalous=0,
+            n_sections=n_sections,
+            duration=0.5,
+            domain_shift=True,
+            random_state=seed,
+        ),
+        "test": make_machine_sounds(
+            n_normal=4 * n_sections,
+            n_anomalous=4 * n_sections,
+            n_sections=n_sections,
+            duration=0.5,
+            domain_shift=True,
+            random_state=seed + 1,
+        ),
+    }
+    counter = {}
+    for split in splits:
+        sounds = data[split]
+        for y, t, s, d in zip(
+            sounds.data, sounds.target, sounds.sections, sounds.domains
+        ):
+            label = "anomaly" if t else "normal"
+            i = counter.get((split, s, d, label), 0)
+            counter[split, s, d, label] = i + 1
+            folder = f"{d}_test" if (year == 2021 and split == "test") else split
+            path = Path(root, machine, folder, _dev_name(year, split, s, d, label, i))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, y, sounds.sr, subtype="FLOAT")
+    return Path(root)
+
+
+def _expected_groups(root, year, machine="fan"):
+    """Result-file name -> basenames of its test clips, from the folder layout."""
+    groups = {}
+    for path in sorted(Path(root, machine).glob("*test/*.wav")):
+        name = path.name
+        if year == 2020:
+            key = f"anomaly_score_{machine}_id_{name.split('_id_')[1][:2]}.csv"
+        elif year == 2021:
+            key = f"anomaly_score_{machine}_section_{name[8:10]}_{path.parent.name}.csv"
+        else:
+            key = f"anomaly_score_{machine}_section_{name[8:10]}_test.csv"
+        groups.setdefault(key, set()).add(name)
+    return groups
+
+
+def _read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def _run(argv, capsys):
+    status = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _check_usage_error(status, err, command, *needles):
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"sklearn-asd {command}: error: ")
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 2021-layout tree with two sections and a model trained on it by the CLI."""
+    base = tmp_path_factory.mktemp("cli")
+    root = _write_tree(base / "dev2021", 2021)
+    model = base / "model.joblib"
+    status = main(["train", str(root), "--out", str(model), "--quiet", *_params()])
+    assert status == 0
+    return root, model
+
+
+def _direct_scores(model, paths, sections=None):
+    """Scores and +/-1 predictions of the saved pipeline, without the CLI."""
+    pipe = load_model(model)
+    X = pipe[:-1].transform(list(paths))
+    det = pipe[-1]
+    return det.anomaly_score(X, sections=sections), det.predict(X, sections=sections)
+
+
+def test_train_saves_model_with_envelope(trained):
+    """Check train fits the default pipeline on the train normals and saves it."""
+    root, model = trained
+    pipe, info = load_model(model, return_info=True)
+    assert [name for name, _ in pipe.steps] == ["load", "mel", "mf", "det"]
+    det = pipe[-1]
+    assert det.classes_.tolist() == ["00", "01"]
+    # mel__n_mels was copied to the median filter and the detector
+    assert pipe["mf"].n_mels == det.n_mels == 16
+    # load__duration defaults to the first training clip's length (0.5 s)
+    assert pipe["load"].duration == pytest.approx(0.5)
+    assert det.n_epochs_ == 1
+    assert info["machine_types"] == ["fan"]
+    assert info["sections"] == ["00", "01"]
+    assert info["metadata"]["class_scheme"] == "section"
+    assert info["metadata"]["n_clips"] == len(list(root.glob("fan/train/*.wav")))
+    assert info["features"]["mel"]["n_mels"] == 16
+    assert info["features"]["mel"]["n_fft"] == 256
+    assert info["features"]["load"]["n_samples_"] == 8000
+    assert set(info["versions"]) >= {"python", "numpy", "scikit-learn", "torch"}
+
+
+def test_score_and_evaluate_2021_end_to_end(trained, tmp_path, capsys):
+    """Check score writes the 2021 submission files and evaluate reads them."""
+    root, model = trained
+    out = tmp_path / "scores"
+    status, stdout, err = _run(
+        ["score", model, root, "--out", out, "--chunk-size", "5"], capsys
+    )
+    assert status == 0, err
+    assert err == ""  # stderr is not a terminal: no progress lines
+    expected = _expected_groups(root, 2021)
+    assert len(expected) == 4  # 2 sections x 2 domains
+    decision_names = {
+        n.replace("anomaly_score", "decision_result", 1) for n in expected
+    }
+    assert set(os.listdir(out)) == set(expected) | decision_names
+
+    labels, scores, predicted = {}, {}, {}
+    for name, clips in expected.items():
+        rows = _read_rows(out / name)
+        assert {r[0] for r in rows} == clips and len(rows) == len(clips)
+        assert all(len(r) == 2 for r in rows)  # no header, name,score
+        decisions = _read_rows(out / name.replace("anomaly_score", "decision_result"))
+        assert [r[0] for r in decisions] == [r[0] for r in rows]
+        assert {r[1] for r in decisions} <= {"0", "1"}
+        for (clip, score), (_, decision) in zip(rows, decisions):
+            scores[clip] = float(score)
+            predicted[clip] = int(decision)
+            labels[clip] = int("_anomaly_" in clip)
+
+    # the written scores and decisions are the pipeline's own
+    paths = sorted(root.glob("fan/*_test/*.wav"))
+    names = [p.name for p in paths]
+    sections = [n[8:10] for n in names]
+    direct, predict = _direct_scores(model, paths, sections)
+    np.testing.assert_allclose([scores[n] for n in names], direct, rtol=1e-12)
+    np.testing.assert_array_equal(
+        [predicted[n] for n in names], (predict == -1).astype(int)
+    )
+
+    # evaluate: labels from the file names, the official 2021 formula
+    report = tmp_path / "report.csv"
+    status, stdout, err = _run(
+        ["evaluate", root, "--scores", out, "--out", report], capsys
+    )
+    assert status == 0, err
+    y = np.array([labels[n] for n in names])
+    s = np.array([scores[n] for n in names])
+    domains = [p.parent.name.split("_")[0] for p in paths]
+    expected_score = official_score(y, s, sections=sections, domains=domains)
+    assert f"official score (DCASE 2021 formula): {expected_score:.4f}" in stdout
+    assert section_report(y, s, sections=sections, domains=domains) in stdout
+    rows = _read_rows(report)
+    assert rows[0] == [
+        "machine_type",
+        "section",
+        "domain",
+        "n_normal",
+        "n_anomalous",
+        "auc",
+        "pauc",
+        "official_score",
+    ]
+    by_group = {(r[1], r[2]): r for r in rows[1:]}
+    mask = (np.array(sections) == "01") & (np.array(domains) == "source")
+    assert float(by_group["01", "source"][5]) == pytest.approx(
+        roc_auc_score(y[mask], s[mask])
+    )
+    assert rows[-1][1] == "official score (DCASE 2021)"
+    assert float(rows[-1][-1]) == pytest.approx(expected_score)
+
+
+@pytest.mark.parametrize("year", [2020, 2022])
+def test_score_names_files_after_the_tree_year(trained, tmp_path, capsys, year):
+    """Check the result file names of DCASE 2020 and 2022+ trees."""
+    _, model = trained
+    root = _write_tree(tmp_path / f"dev{year}", year, splits=("test",))
+    out = tmp_path / "scores"
+    status, _, err = _run(["score", model, root, "--out", out, "--quiet"], capsys)
+    assert status == 0, err
+    expected = _expected_groups(root, year)
+    assert len(expected) == 2  # one file per section
+    decision_names = {
+        n.replace("anomaly_score", "decision_result", 1) for n in expected
+    }
+    assert set(os.listdir(out)) == set(expected) | decision_names
+    for name, clips in expected.items():
+        assert {r[0] for r in _read_rows(out / name)} == clips
+    status, stdout, err = _run(["evaluate", root, "--scores", out], capsys)
+    assert status == 0, err
+    assert f"official score (DCASE {max(year, 2021)} formula)" in stdout
+
+
+def test_score_year_option_renames_files(trained, tmp_path, capsys):
+    """Check --year 2022 writes 2022-style names for a 2021 tree."""
+    root, model = trained
+    out = tmp_path / "scores"
+    status, _, err = _run(
+        ["score", model, root, "--out", out, "--year", "2022", "--quiet"], capsys
+    )
+    assert status == 0, err
+    assert sorted(os.listdir(out)) == [
+        "anomaly_score_fan_section_00_test.csv",
+        "anomaly_score_fan_section_01_test.csv",
+        "decision_result_fan_section_00_test.csv",
+        "decision_result_fan_section_01_test.csv",
+    ]
+    # 2021 source_test + target_test clips of a section end up in one file
+    rows = _read_rows(out / "anomaly_score_fan_section_00_test.csv")
+    assert len(rows) == len(list(root.glob("fan/*_test/section_00_*.wav")))
+
+
+@pytest.mark.parametrize(
+    ("year", "names", "expected"),
+    [
+        (
+            2020,
+            ["id_00_00000000.wav", "id_01_00000001.wav"],
+            ["anomaly_score_fan_id_00.csv", "anomaly_score_fan_id_01.csv"],
+        ),
+        (
+            2021,
+            ["section_00_source_test_0000.wav", "section_01_target_test_0001.wav"],
+            [
+                "anomaly_score_fan_section_00_source_test.csv",
+                "anomaly_score_fan_section_01_target_test.csv",
+            ],
+        ),
+        (
+            2022,
+            ["section_00_0000.wav", "section_01_0001.wav"],
+            [
+                "anomaly_score_fan_section_00_test.csv",
+                "anomaly_score_fan_section_01_test.csv",
+            ],
+        ),
+    ],
+)
+def test_score_evaluation_set_names(trained, tmp_path, capsys, year, names, expected):
+    """Check unlabelled evaluation-set names are scored; evaluate refuses them."""
+    _, model = trained
+    clips = make_machine_sounds(
+        n_normal=2, n_anomalous=0, n_sections=2, duration=0.5, random_state=3
+    )
+    for name, y in zip(names, clips.data):
+        path = tmp_path / "eval" / "fan" / "test" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, y, clips.sr, subtype="FLOAT")
+    out = tmp_path / "scores"
+    status, _, err = _run(
+        ["score", model, tmp_path / "eval", "--out", out, "--quiet"], capsys
+    )
+    assert status == 0, err
+    decisions = [n.replace("anomaly_score", "decision_result") for n in expected]
+    assert sorted(os.listdir(out)) == sorted(expected + decisions)
+    for name, clip in zip(expected, names):
+        assert [r[0] for r in _read_rows(out / name)] == [clip]
+    status, _, err = _run(["evaluate", tmp_path / "eval", "--scores", out], capsys)
+    _check_usage_error(status, err, "evaluate", "without a label")
+
+
+def test_score_plain_folder_and_single_file(trained, tmp_path, capsys):
+    """Check a folder of audio files and one file give anomaly_scores.csv."""
+    root, model = trained
+    test_dir = root / "fan" / "source_test"
+    out = tmp_path / "folder"
+    status, _, err = _run(["score", model, test_dir, "--out", out], capsys)
+    assert status == 0, err
+    rows = _read_rows(out / "anomaly_scores.csv")
+    assert rows[0] == ["path", "score", "decision"]
+    paths = sorted(test_dir.glob("*.wav"))
+    assert [r[0] for r in rows[1:]] == [str(p) for p in paths]
+    # the names carry sections: each clip is scored against its own section
+    direct, predict = _direct_scores(model, paths, [p.name[8:10] for p in paths])
+    np.testing.assert_allclose([float(r[1]) for r in rows[1:]], direct, rtol=1e-12)
+    assert [int(r[2]) for r in rows[1:]] == (predict == -1).astype(int).tolist()
+
+    # names without a section: each clip is scored against its best class
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for i, p in enumerate(paths[:3]):
+        (plain / f"recording{i}.wav").write_bytes(p.read_bytes())
+    status, _, err = _run(["score", model, plain, "--out", out], capsys)
+    assert status == 0, err
+    rows = _read_rows(out / "anomaly_scores.csv")
+    direct, _ = _direct_scores(model, paths[:3])
+    np.testing.assert_allclose([float(r[1]) for r in rows[1:]], direct, rtol=1e-12)
+
+    status, _, err = _run(
+        ["score", model, plain / "recording1.wav", "--out", tmp_path / "one"],
+        capsys,
+    )
+    assert status == 0, err
+    rows = _read_rows(tmp_path / "one" / "anomaly_scores.csv")
+    assert len(rows) == 2 and rows[1][0] == str(plain / "recording1.wav")
+    assert float(rows[1][1]) == pytest.approx(direct[1], rel=1e-12)
+
+
+def test_score_unknown_section_is_a_clear_error(trained, tmp_path, capsys):
+    """Check a section the model never saw is named in a usage error."""
+    _, model = trained
+    root = _write_tree(tmp_path / "three", 2022, n_sections=3, splits=("test",))
+    out = tmp_path / "scores"
+    status, _, err = _run(["score", model, root, "--out", out], capsys)
+    _check_usage_error(status, err, "score", "unknown section '02'", "section_02_")
+    assert not out.exists() or os.listdir(out) == []
+
+
+def test_train_several_machine_types(tmp_path, capsys):
+    """Check several machine types need --machine-type; 'all' trains one model."""
+    root = tmp_path / "multi"
+    _write_tree(root, 2022, machine="fan", seed=0)
+    _write_tree(root, 2022, machine="pump", seed=10)
+    model = tmp_path / "m.joblib"
+    status, _, err = _run(["train", root, "--out", model, *_params()], capsys)
+    _check_usage_error(status, err, "train", "['fan', 'pump']", "--machine-type")
+    assert not model.exists()
+
+    status, stdout, err = _run(
+        ["train", root, "--out", model, "--machine-type", "all", *_params()], capsys
+    )
+    assert status == 0, err
+    assert "classes: fan/00, fan/01, pump/00, pump/01" in stdout
+    info = load_model(model, return_info=True)[1]
+    assert info["machine_types"] == ["fan", "pump"]
+    assert info["metadata"]["class_scheme"] == "machine_section"
+
+    out = tmp_path / "scores"
+    status, _, err = _run(["score", model, root, "--out", out, "--quiet"], capsys)
+    assert status == 0, err
+    expected = set(_expected_groups(root, 2022, "fan")) | set(
+        _expected_groups(root, 2022, "pump")
+    )
+    assert {n for n in os.listdir(out) if n.startswith("anomaly")} == expected
+    # machine type x section classes: a pump clip is scored as class "pump/00"
+    pump = sorted(root.glob("pump/test/section_00_*.wav"))
+    direct, _ = _direct_scores(model, pump, ["pump/00"] * len(pump))
+    rows = dict(_read_rows(out / "anomaly_score_pump_section_00_test.csv"))
+    np.testing.assert_allclose([float(rows[p.name]) for p in pump], direct, rtol=1e-12)
+
+
+class _TTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_on_a_terminal_only(trained, tmp_path, monkeypatch, capsys):
+    """Check progress (skorch epochs, chunks) goes to a terminal stderr only."""
+    root, model = trained
+    fake = _TTY()
+    monkeypatch.setattr("sys.stderr", fake)
+    out = tmp_path / "scores"
+    assert (
+        main(["score", str(model), str(root), "--out", str(out), "--chunk-size", "7"])
+        == 0
+    )
+    progress = fake.getvalue()
+    assert "Scoring 16 clip(s) of fan" in progress
+    assert "scored 7/16 clips" in progress and "scored 16/16 clips" in progress
+    assert "Wrote 8 files" in capsys.readouterr().out
+
+    fake.seek(0)
+    fake.truncate()
+    new_model = tmp_path / "again.joblib"
+    assert main(["train", str(root), "--out", str(new_model), *_params()]) == 0
+    progress = fake.getvalue()
+    assert "Training on 16 normal clips of fan" in progress
+    assert "train_loss" in progress  # skorch's epoch table, on stderr
+    stdout = capsys.readouterr().out
+    assert "train_loss" not in stdout and "saved" in stdout
+    # the epoch table was progress only: the saved detector is quiet
+    assert load_model(new_model)[-1].verbose == 0
+
+    fake.seek(0)
+    fake.truncate()
+    assert main(["score", str(model), str(root), "--out", str(out), "--quiet"]) == 0
+    assert fake.getvalue() == ""
+    assert capsys.readouterr().out == ""
+
+
+def test_interrupted_training_saves_nothing(trained, tmp_path, monkeypatch, capsys):
+    """Check Ctrl-C during training exits 130 and leaves the old model intact."""
+    from sklearn_asd._net import _ASDNet
+
+    root, model = trained
+    target = tmp_path / "model.joblib"
+    target.write_bytes(model.read_bytes())
+    before = target.read_bytes()
+
+    def interrupt(self, batch, **fit_params):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_ASDNet, "train_step_single", interrupt)
+    status, _, err = _run(["train", root, "--out", target, *_params()], capsys)
+    assert status == 130
+    assert err.strip() == "sklearn-asd train: interrupted; no model was saved"
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.joblib"]
+
+
+def test_failed_write_leaves_no_partial_file(trained, tmp_path, monkeypatch, capsys):
+    """Check a failure in the middle of writing a CSV leaves no partial file."""
+    root, model = trained
+    out = tmp_path / "scores"
+    out.mkdir()
+    previous = out / "anomaly_score_fan_section_00_source_test.csv"
+    previous.write_text("old,1.0\n")
+    real_writer = csv.writer
+
+    class FailingWriter:
+        def __init__(self, f, **kwargs):
+            self.inner = real_writer(f, **kwargs)
+            self.n = 0
+
+        def writerow(self, row):
+            self.n += 1
+            if self.n == 3:
+                raise OSError("No space left on device")
+            return self.inner.writerow(row)
+
+    monkeypatch.setattr(cli.csv, "writer", FailingWriter)
+    status, _, err = _run(["score", model, root, "--out", out], capsys)
+    _check_usage_error(status, err, "score", "No space left on device")
+    assert os.listdir(out) == [previous.name]
+    assert previous.read_text() == "old,1.0\n"
+
+    # the same through the helper, with a KeyboardInterrupt mid-way
+    def rows():
+        yield ["a.wav", 1.0]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.csv, "writer", real_writer)
+    with pytest.raises(KeyboardInterrupt):
+        cli._write_csv(previous, rows())
+    assert os.listdir(out) == [previous.name]
+    assert previous.read_text() == "old,1.0\n"
+
+
+def test_evaluate_missing_and_incomplete_score_files(trained, tmp_path, capsys):
+    """Check evaluate names a missing section file and missing rows."""
+    root, model = trained
+    out = tmp_path / "scores"
+    assert main(["score", str(model), str(root), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    (out / "anomaly_score_fan_section_01_target_test.csv").unlink()
+    status, _, err = _run(["evaluate", root, "--scores", out], capsys)
+    _check_usage_error(
+        status,
+        err,
+        "evaluate",
+        "missing score file anomaly_score_fan_section_01_target_test.csv",
+        "section '01'",
+    )
+    path = out / "anomaly_score_fan_section_00_source_test.csv"
+    rows = _read_rows(path)
+    path.write_text("".join(f"{a},{b}\n" for a, b in rows[1:]))
+    status, _, err = _run(["evaluate", root, "--scores", out], capsys)
+    _check_usage_error(status, err, "evaluate", "has no score for 1 of its")
+
+
+def _bad_model_files(tmp_path, model):
+    import joblib
+
+    import sklearn_asd.persistence as persist
+
+    text = tmp_path / "notes.joblib"
+    text.write_text("not a model\n")
+    truncated = tmp_path / "truncated.joblib"
+    truncated.write_bytes(model.read_bytes()[:2000])
+    plain = tmp_path / "plain.joblib"
+    joblib.dump({"weights": [1, 2, 3]}, plain)
+    newer = tmp_path / "newer.joblib"
+    envelope = joblib.load(model)
+    envelope["sklearn_asd_version"] = "9.3.0"
+    joblib.dump(envelope, newer)
+    assert persist.__version__ != "9.3.0"
+    return {
+        "notes": (text, "is not a sklearn-asd model file"),
+        "truncated": (truncated, "corrupt or truncated"),
+        "plain": (plain, "not a sklearn-asd model file (it holds a dict"),
+        "newer": (newer, "saved by sklearn_asd 9.3.0"),
+        "missing": (tmp_path / "nope.joblib", "model file not found"),
+    }
+
+
+def test_bad_model_files_are_usage_errors(trained, tmp_path, capsys):
+    """Check unreadable, foreign, incompatible and missing models exit 2."""
+    root, model = trained
+    for path, needle in _bad_model_files(tmp_path, model).values():
+        status, _, err = _run(["score", path, root, "--out", tmp_path / "out"], capsys)
+        _check_usage_error(status, err, "score", needle)
+
+
+@pytest.mark.parametrize(
+    ("make_argv", "needles"),
+    [
+        (
+            lambda root, tmp: [
+                "train",
+                root,
+                "--out",
+                tmp / "m.joblib",
+                "--param",
+                "det__max_epoch=2",
+            ],
+            ["unknown parameter 'det__max_epoch'", "did you mean det__max_epochs"],
+        ),
+        (
+            lambda root, tmp: [
+                "train",
+                root,
+                "--out",
+                tmp / "m.joblib",
+                "--param",
+                "max_epochs",
+            ],
+            ["--param expects NAME=VALUE"],
+        ),
+        (
+            lambda root, tmp: [
+                "train",
+                root,
+                "--out",
+                tmp / "m.joblib",
+                "--param",
+                "det__max_epochs=0",
+            ],
+            ["'max_epochs' parameter of ContrastiveASDEstimator"],
+        ),
+        (
+            lambda root, tmp: [
+                "train",
+                root,
+                "--out",
+                tmp / "m.joblib",
+                "--param",
+                "det__n_mels=16",
+            ],
+            ["disagree on the number of mel bands"],
+        ),
+        (
+            lambda root, tmp: ["train", tmp / "nowhere", "--out", tmp / "m.joblib"],
+            ["does not exist"],
+        ),
+        (
+            lambda root, tmp: ["train", tmp, "--out", tmp / "m.joblib"],
+            ["no .wav or .flac file found"],
+        ),
+        (
+            lambda root, tmp: ["train", root, "--out", tmp / "no" / "m.joblib"],
+            ["the folder of --out"],
+        ),
+        (
+            lambda root, tmp: [
+                "train",
+                root,
+                "--out",
+                tmp / "m.joblib",
+                "--year",
+                "2020",
+            ],
+            ["--year 2020 expects DCASE 2020 file names"],
+        ),
+        (
+            lambda root, tmp: [
+                "train",
+                root,
+                "--out",
+                tmp / "m.joblib",
+                "--split",
+                "dev",
+            ],
+            ["no 'dev' split", "splits found: ['test', 'train']"],
+        ),
+        (
+            lambda root, tmp: ["evaluate", root, "--scores", tmp / "nowhere"],
+            ["--scores folder"],
+        ),
+    ],
+)
+def test_usage_errors_of_train_and_evaluate(
+    trained, tmp_path, capsys, make_argv, needles
+):
+    """Check user errors exit 2 with one line and nothing is written."""
+    root, _ = trained
+    argv = make_argv(root, tmp_path)
+    status, _, err = _run(argv, capsys)
+    _check_usage_error(status, err, argv[0], *needles)
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_train_score_real_dcase2023_clips(shared_datasets, tmp_path, capsys):
+    """Check train and score on real DCASE 2023 clips (one section: AE branch)."""
+    root = shared_datasets / "dcase2023t2-dev-sample"
+    model = tmp_path / "fan.joblib"
+    status, stdout, err = _run(
+        [
+            "train",
+            root,
+            "--machine-type",
+            "fan",
+            "--out",
+            model,
+            *_params("mel__n_fft=1024", "mel__hop_length=512"),
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    assert "scored with the ae branch" in stdout  # one section: documented fallback
+    out = tmp_path / "scores"
+    status, _, err = _run(["score", model, root, "--out", out, "--quiet"], capsys)
+    assert status == 0, err
+    assert sorted(os.listdir(out)) == [
+        "anomaly_score_fan_section_00_test.csv",
+        "decision_result_fan_section_00_test.csv",
+    ]
+    rows = _read_rows(out / "anomaly_score_fan_section_00_test.csv")
+    test_clips = sorted(p.name for p in (root / "fan" / "test").glob("*.wav"))
+    assert sorted(r[0] for r in rows) == test_clips
+    assert all(np.isfinite(float(r[1])) for r in rows)
+    # one clip per domain: the per-domain AUCs are undefined, named in the error
+    status, _, err = _run(
+        ["evaluate", root, "--scores", out, "--machine-type", "fan"], capsys
+    )
+    _check_usage_error(status, err, "evaluate", "domain 'source'")
+
+
+def test_param_values_are_python_literals_or_strings():
+    """Check --param values parse as literals, true/false/none, else strings."""
+    assert cli._parse_value("5") == 5
+    assert cli._parse_value("0.25") == 0.25
+    assert cli._parse_value("(1, 5)") == (1, 5)
+    assert cli._parse_value("True") is True and cli._parse_value("false") is False
+    assert cli._parse_value("None") is None and cli._parse_value("none") is None
+    assert cli._parse_value("cuda") == "cuda"
+    assert cli._parse_value("'reflect'") == "reflect"
+
+
+def test_version_warning_is_one_line_and_scoring_goes_on(
+    trained, tmp_path, monkeypatch, capsys
+):
+    """Check a patch-version difference warns on one line and still scores."""
+    import sklearn_asd.persistence as persist
+
+    root, model = trained
+    major_minor = ".".join(persist.__version__.split(".")[:2])
+    monkeypatch.setattr(persist, "__version__", f"{major_minor}.99")
+    status, _, err = _run(
+        ["score", model, root, "--out", tmp_path / "s", "--quiet"], capsys
+    )
+    assert status == 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("sklearn-asd score: warning: UserWarning: ")
+    assert f"-> {major_minor}.99" in lines[0]
+    assert len(os.listdir(tmp_path / "s")) == 8
+
+
+def test_mimii_tree_with_split_unknown(tmp_path, capsys):
+    """Check a MIMII tree (no split, repeated file names) trains, scores, evaluates."""
+    sounds = make_machine_sounds(
+        n_normal=10, n_anomalous=4, n_sections=1, duration=0.5, random_state=0
+    )
+    counters = {0: 0, 1: 0}
+    for y, t in zip(sounds.data, sounds.target):
+        folder = "abnormal" if t else "normal"
+        path = tmp_path / "mimii" / "fan" / folder / f"{counters[t]:08d}.wav"
+        counters[t] += 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, y, sounds.sr, subtype="FLOAT")
+    root, model = tmp_path / "mimii", tmp_path / "m.joblib"
+    status, _, err = _run(["train", root, "--out", model, *_params()], capsys)
+    _check_usage_error(status, err, "train", "--split unknown")
+    status, stdout, err = _run(
+        ["train", root, "--out", model, "--split", "unknown", *_params()], capsys
+    )
+    assert status == 0, err
+    assert "classes: unknown" in stdout and "ae branch" in stdout
+    out = tmp_path / "scores"
+    status, _, err = _run(
+        ["score", model, root, "--out", out, "--split", "unknown", "--quiet"], capsys
+    )
+    assert status == 0, err
+    assert sorted(os.listdir(out)) == [
+        "anomaly_score_fan.csv",
+        "decision_result_fan.csv",
+    ]
+    rows = _read_rows(out / "anomaly_score_fan.csv")
+    # normal/ and abnormal/ repeat file names: the label folder keeps them apart
+    assert "normal/00000000.wav" in dict(rows) and "abnormal/00000000.wav" in dict(rows)
+    assert len(rows) == 14
+    status, stdout, err = _run(
+        ["evaluate", root, "--scores", out, "--split", "unknown"], capsys
+    )
+    assert status == 0, err
+    y = [int(name.startswith("abnormal/")) for name, _ in rows]
+    auc = roc_auc_score(y, [float(s) for _, s in rows])
+    row = next(line.split() for line in stdout.splitlines() if line.startswith("unk"))
+    assert row[:3] == ["unknown", "10", "4"]
+    assert float(row[3]) == pytest.approx(auc, abs=1e-4)
+
+
+def test_score_other_machine_type_needs_the_option(trained, tmp_path, capsys):
+    """Check a tree without the model's machine type is a usage error."""
+    _, model = trained
+    sounds = make_machine_sounds(
+        n_normal=1, n_anomalous=0, n_sections=1, duration=0.5, random_state=0
+    )
+    path = tmp_path / "tree" / "pump" / "test" / "section_00_0000.wav"
+    path.parent.mkdir(parents=True)
+    sf.write(path, sounds.data[0], sounds.sr, subtype="FLOAT")
+    out = tmp_path / "out"
+    status, _, err = _run(["score", model, tmp_path / "tree", "--out", out], capsys)
+    _check_usage_error(
+        status, err, "score", "trained on machine type(s) ['fan']", "['pump']"
+    )
+    assert not out.exists()
+    status, _, err = _run(
+        ["score", model, tmp_path / "tree", "--out", out, "--machine-type", "pump"],
+        capsys,
+    )
+    assert status == 0, err
+    assert [
+        r[0] for r in _read_rows(out / "anomaly_score_pump_section_00_test.csv")
+    ] == ["section_00_0000.wav"]
