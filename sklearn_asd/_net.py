@@ -170,3 +170,44 @@ class _ASDNet(NeuralNet):
             loss, terms = self._loss_terms(out, Xi, yi)
         self._record("valid", terms)
         return {"loss": loss, "y_pred": _as_dict(out)}
+
+
+def _reestimate_batchnorm(module, dataset, batch_size, device):
+    """Set every BatchNorm's running statistics to their mean over ``dataset``.
+
+    BatchNorm's running statistics are an exponential average (momentum 0.1) of
+    batch statistics taken while the weights were still moving. After a short
+    training run (tens of optimiser steps, as on small data) they lag so far
+    behind the final weights that the network in eval mode gives almost the same
+    output for every input: the section classifier was at chance in eval mode
+    while at 100 % accuracy in train mode. One pass over the (unaugmented)
+    training patches with the final weights, averaging the batch statistics
+    (``momentum=None``), fixes that; the weights are untouched (as
+    ``torch.optim.swa_utils.update_bn`` does for SWA).
+    """
+    bns = [
+        m
+        for m in module.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    if not bns:
+        return
+    momenta = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average of the batch statistics
+    n = len(dataset)
+    # a last batch of one has no variance: drop it (as training does)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, drop_last=n % batch_size == 1 and n > 1
+    )
+    was_training = module.training
+    module.train()
+    try:
+        with torch.no_grad():
+            for x, _ in loader:
+                module(x.to(device))
+    finally:
+        for bn, momentum in zip(bns, momenta):
+            bn.momentum = momentum
+        module.train(was_training)

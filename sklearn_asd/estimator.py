@@ -218,6 +218,8 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
     def _fit(self, X, y, sections):
         import torch
 
+        from sklearn_asd._net import _reestimate_batchnorm
+
         S = self._validate_X(X, reset=True)
         n = S.shape[0]
         device = self._check_device()
@@ -254,16 +256,20 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(torch_seed))
             net = self._build_net(S, labels, device, int(aug_seed), int(split_seed))
-            net.fit(self._train_dataset(S, labels, net._train_idx), None)
-        # skorch's fit swallows KeyboardInterrupt and returns early; an epoch is
-        # finished when its train_loss was recorded (rows are added at the start)
-        finished = sum("train_loss" in row for row in net.history)
-        if finished < self.max_epochs:
-            raise KeyboardInterrupt(
-                f"training was interrupted after {finished} of {self.max_epochs} "
-                f"finished epochs; {type(self).__name__} keeps its previous state "
-                "(unfitted, or the model of the previous fit)"
-            )
+            train_set = self._train_dataset(S, labels, net._train_idx)
+            net.fit(train_set, None)
+            # skorch's fit swallows KeyboardInterrupt and returns early; an epoch
+            # is finished when its train_loss was recorded (rows are added at
+            # the start)
+            finished = sum("train_loss" in row for row in net.history)
+            if finished < self.max_epochs:
+                raise KeyboardInterrupt(
+                    f"training was interrupted after {finished} of "
+                    f"{self.max_epochs} finished epochs; {type(self).__name__} "
+                    "keeps its previous state (unfitted, or the model of the "
+                    "previous fit)"
+                )
+            _reestimate_batchnorm(net.module_, train_set, net.batch_size, net.device)
         self.net_ = net
         self.history_ = net.history
         self.n_epochs_ = len(net.history)

@@ -354,8 +354,8 @@ class AudioLoader(TransformerMixin, BaseEstimator):
 
 
 def _frame_count(n_samples, n_fft, hop_length, center):
-    if center:
-        return 1 + n_samples // hop_length
+    if center:  # padded by n_fft // 2 on both sides (n_fft - 1 for odd n_fft)
+        n_samples += 2 * (n_fft // 2)
     return 1 + (n_samples - n_fft) // hop_length
 
 

@@ -43,6 +43,9 @@ def _tone_and_noise(rng, n_clips=3, n=16000):
         {"n_mels": 64, "power": 1.0, "fmin": 50.0, "fmax": 7000.0},
         {"center": False},
         {"pad_mode": "constant", "n_fft": 512, "hop_length": 256},
+        # odd n_fft: centre padding is n_fft - 1, not n_fft (16000 % 100 == 0)
+        {"n_mels": 16, "n_fft": 255, "hop_length": 100},
+        {"n_mels": 16, "n_fft": 255, "hop_length": 100, "center": False},
     ],
 )
 def test_log_mel_matches_librosa_formula(rng, params):
