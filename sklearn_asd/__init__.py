@@ -28,6 +28,12 @@ plotting
     ``SpectrogramDisplay`` (before/after ``MedianFilter``) and
     ``TrainingCurveDisplay`` (matplotlib optional: ``pip install
     "sklearn-asd[plot]"``).
+export
+    ``export_onnx``: the inference graph (optionally with the log-mel front end)
+    as an ONNX model (``pip install "sklearn-asd[onnx]"``).
+streaming
+    ``score_stream`` / ``iter_stream_scores``: per-window scores with timestamps
+    for long recordings, in bounded memory.
 models
     The pure-torch modules (MobileNetV2, autoencoders, dual-branch model, losses).
 
@@ -44,12 +50,14 @@ _SUBMODULES = [
     "cli",
     "datasets",
     "estimator",
+    "export",
     "features",
     "metrics",
     "models",
     "persistence",
     "plotting",
     "scoring",
+    "streaming",
     "utils",
 ]
 
@@ -69,6 +77,9 @@ _LAZY_NAMES = {
     "score_files": "scoring",
     "save_model": "persistence",
     "load_model": "persistence",
+    "export_onnx": "export",
+    "score_stream": "streaming",
+    "iter_stream_scores": "streaming",
     "ASDCurveDisplay": "plotting",
     "ScoreHistogramDisplay": "plotting",
     "SpectrogramDisplay": "plotting",

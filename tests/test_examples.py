@@ -27,8 +27,8 @@ def test_import_does_not_load_torch_or_matplotlib():
     code = (
         "import sys, sklearn_asd, sklearn_asd.features, sklearn_asd.metrics, "
         "sklearn_asd.datasets, sklearn_asd.plotting, sklearn_asd.persistence, "
-        "sklearn_asd.cli\n"
-        "heavy = ('torch', 'skorch', 'matplotlib')\n"
+        "sklearn_asd.cli, sklearn_asd.export, sklearn_asd.streaming\n"
+        "heavy = ('torch', 'skorch', 'matplotlib', 'onnx', 'onnxruntime', 'dask')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run(
