@@ -41,6 +41,11 @@ Sub-commands:
     type, section and domain and the DCASE official score, and optionally write
     the table as CSV (``--out``).
 
+``export MODEL --out FILE.onnx``
+    Write the scoring graph of a saved model as an ONNX model
+    (:func:`~sklearn_asd.export.export_onnx`; ``--include-frontend`` puts the
+    log-mel front end in the graph so that it takes waveforms).
+
 Every output file is written atomically (a temporary file in the same folder,
 then :func:`os.replace`). Progress goes to stderr when it is a terminal, unless
 ``--quiet``.
@@ -284,7 +289,48 @@ def _build_parser():
     evaluate.add_argument(
         "--out", metavar="REPORT", help="write the table as CSV to this file"
     )
+    export = sub.add_parser(
+        "export",
+        help="write a saved model's scoring graph as an ONNX model",
+        description=(
+            "Export the scoring graph of MODEL (median filters, detector and the "
+            "seed score; with --include-frontend also the log-mel front end, so "
+            "that the ONNX model takes waveforms) to an ONNX file, as "
+            "sklearn_asd.export.export_onnx does. Needs the onnx extra: "
+            'pip install "sklearn-asd[onnx]".'
+        ),
+    )
+    export.add_argument("model", metavar="MODEL", help="model file from 'train'")
+    export.add_argument(
+        "--out", required=True, metavar="FILE", help="ONNX file to write"
+    )
+    export.add_argument(
+        "--include-frontend",
+        action="store_true",
+        help="put the log-mel front end in the graph (input: waveforms)",
+    )
+    export.add_argument(
+        "--opset", type=_positive_int, metavar="N", help="ONNX opset (>= 18)"
+    )
     return parser
+
+
+def _run_export(args, out, err):
+    from sklearn_asd.export import export_onnx
+    from sklearn_asd.persistence import load_model
+
+    _check_output_file(args.out, "--out")
+    pipeline = load_model(args.model)
+    model = export_onnx(
+        pipeline, args.out, include_frontend=args.include_frontend, opset=args.opset
+    )
+    meta = {p.key: p.value for p in model.metadata_props}
+    print(
+        f"wrote {args.out}: input {meta['input']!r}, sections {meta['sections']}, "
+        f"threshold {float(meta['threshold']):.6g} (scores above it are anomalous)",
+        file=out,
+    )
+    return 0
 
 
 def _demo_detectors(random_state, n_epochs):
@@ -1061,6 +1107,7 @@ _COMMANDS = {
     "train": "_run_train",
     "score": "_run_score",
     "evaluate": "_run_evaluate",
+    "export": "_run_export",
 }
 
 
@@ -1102,7 +1149,7 @@ def main(argv=None):
         warnings.showwarning = show
         try:
             return run(args, out, err) if args.command != "demo" else run(args, out)
-        except (ValueError, TypeError, OSError) as exc:
+        except (ValueError, TypeError, OSError, ImportError) as exc:
             print(f"{prog}: error: {_one_line(exc)}", file=err)
             return 2
         except KeyboardInterrupt:
@@ -1111,6 +1158,7 @@ def main(argv=None):
                 "score": "; result files written so far are complete, the "
                 "others were not written",
                 "evaluate": "; no report was written",
+                "export": "; no ONNX file was written",
             }.get(args.command, "")
             print(f"{prog}: interrupted{done}", file=err)
             return 130

@@ -638,5 +638,9 @@ def export_onnx(
     )
     onnx.checker.check_model(model)
     if path is not None:
-        onnx.save(model, os.fspath(path))
+        from sklearn_asd.persistence import atomic_open
+
+        # temp file + rename: an interrupted export never leaves a partial model
+        with atomic_open(os.fspath(path), "wb") as f:
+            f.write(model.SerializeToString())
     return model

@@ -852,3 +852,43 @@ def test_score_other_machine_type_needs_the_option(trained, tmp_path, capsys):
     assert [
         r[0] for r in _read_rows(out / "anomaly_score_pump_section_00_test.csv")
     ] == ["section_00_0000.wav"]
+
+
+def test_export_writes_onnx_with_matching_scores(trained, tmp_path, capsys):
+    """Check export writes an ONNX model whose scores match the saved pipeline."""
+    ort = pytest.importorskip("onnxruntime", reason="export needs the onnx extra")
+    pytest.importorskip("onnxscript", reason="export needs the onnx extra")
+    root, model = trained
+    target = tmp_path / "model.onnx"
+    status, out, err = _run(
+        ["export", model, "--out", target, "--include-frontend"], capsys
+    )
+    assert status == 0, err
+    assert "wrote" in out and "'waveform'" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]  # no temp left
+
+    pipe = load_model(model)
+    paths = sorted((root / "fan" / "source_test").glob("*.wav"))[:4]
+    waves = pipe["load"].transform([str(p) for p in paths]).astype(np.float32)
+    sections = [p.name[8:10] for p in paths]
+    index = np.array([pipe[-1].classes_.tolist().index(s) for s in sections])
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    got = session.run(["anomaly_score"], {"waveform": waves, "section": index})[0]
+    expected, _ = _direct_scores(model, paths, sections)
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=2e-3)
+
+
+def test_export_usage_errors(trained, tmp_path, capsys):
+    """Check export's mistakes are one-line usage errors and leave no file."""
+    _, model = trained
+    status, _, err = _run(
+        ["export", tmp_path / "missing.joblib", "--out", tmp_path / "m.onnx"], capsys
+    )
+    assert status == 2 and "Traceback" not in err and "missing.joblib" in err
+    status, _, err = _run(
+        ["export", model, "--out", tmp_path / "no" / "m.onnx"], capsys
+    )
+    assert status == 2 and "does not exist" in err
+    status, _, err = _run(["export", model, "--out", tmp_path], capsys)
+    assert status == 2 and "is a folder" in err
+    assert list(tmp_path.iterdir()) == []
