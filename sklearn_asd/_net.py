@@ -6,6 +6,8 @@ The public estimators compose this net (``self.net_``) instead of inheriting fro
 skorch: a subclass of ``NeuralNet`` fails most of scikit-learn's common checks.
 """
 
+import contextlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -95,6 +97,7 @@ class _ASDNet(NeuralNet):
         contrastive_kind="seed",
         augmentation=None,
         aug_seed=0,
+        precision="float32",
         **kwargs,
     ):
         super().__init__(module, criterion, **kwargs)
@@ -104,11 +107,18 @@ class _ASDNet(NeuralNet):
         self.contrastive_kind = contrastive_kind
         self.augmentation = augmentation
         self.aug_seed = aug_seed
+        self.precision = precision
 
     def initialize(self):
         super().initialize()
         self.aug_generator_ = torch.Generator().manual_seed(int(self.aug_seed))
         return self
+
+    def autocast(self):
+        """Mixed-precision context of the forward passes (bfloat16 autocast)."""
+        if self.precision != "bfloat16":
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
 
     def _loss_terms(self, out, X, y, perm=None, lam=1.0):
         out = _as_dict(out)
@@ -154,8 +164,9 @@ class _ASDNet(NeuralNet):
         perm, lam = None, 1.0
         if self.augmentation is not None:
             Xi, perm, lam = self.augmentation(Xi, self.aug_generator_)
-        out = self.infer(Xi, **fit_params)
-        loss, terms = self._loss_terms(out, Xi, yi, perm, lam)
+        with self.autocast():
+            out = self.infer(Xi, **fit_params)
+            loss, terms = self._loss_terms(out, Xi, yi, perm, lam)
         loss.backward()
         self._record("train", terms)
         return {"loss": loss, "y_pred": _as_dict(out)}
@@ -165,14 +176,14 @@ class _ASDNet(NeuralNet):
         Xi, yi = unpack_data(batch)
         Xi = to_tensor(Xi, device=self.device)
         yi = to_tensor(yi, device=self.device)
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             out = self.infer(Xi, **fit_params)
             loss, terms = self._loss_terms(out, Xi, yi)
         self._record("valid", terms)
         return {"loss": loss, "y_pred": _as_dict(out)}
 
 
-def _reestimate_batchnorm(module, dataset, batch_size, device):
+def _reestimate_batchnorm(module, dataset, batch_size, device, autocast):
     """Set every BatchNorm's running statistics to their mean over ``dataset``.
 
     BatchNorm's running statistics are an exponential average (momentum 0.1) of
@@ -204,7 +215,7 @@ def _reestimate_batchnorm(module, dataset, batch_size, device):
     was_training = module.training
     module.train()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), autocast:
             for x, _ in loader:
                 module(x.to(device))
     finally:

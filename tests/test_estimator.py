@@ -835,3 +835,38 @@ def test_shared_scoring_on_long_clips_is_deterministic_and_batch_free():
         for i in range(10)
     ]
     np.testing.assert_array_equal(full, one)
+
+
+@pytest.mark.parametrize("branches", ["dual", "cnn"])
+def test_bfloat16_mixed_precision_trains_and_scores_close(branches):
+    """Check precision="bfloat16" autocasts the forward passes of fit and scoring.
+
+    Weights stay float32; training sees bfloat16 activations (so the trained
+    weights differ from a float32 fit), and scoring a float32-trained model under
+    bfloat16 changes its scores only by bfloat16 rounding.
+    """
+    X, sections = _sectioned(n_clips=12, n_sections=2)
+    f32 = _det(branches=branches).fit(X, sections=sections)
+    b16 = _det(branches=branches, precision="bfloat16").fit(X, sections=sections)
+    w32 = next(f32.net_.module_.parameters())
+    w16 = next(b16.net_.module_.parameters())
+    assert w16.dtype == torch.float32
+    assert not torch.allclose(w32, w16)
+    scores = b16.anomaly_score(X, sections=sections)
+    assert scores.dtype == np.float64 and np.isfinite(scores).all()
+
+    expected = f32.anomaly_score(X, sections=sections)
+    f32.set_params(precision="bfloat16")
+    rounded = f32.anomaly_score(X, sections=sections)
+    assert not np.array_equal(rounded, expected)
+    np.testing.assert_allclose(rounded, expected, rtol=0.05, atol=0.05)
+
+
+def test_bfloat16_autoencoder_baseline_scores_close():
+    """Check AutoencoderBaseline scores under bfloat16 autocast too."""
+    X = _X()
+    det = _ae().fit(X)
+    expected = det.anomaly_score(X)
+    rounded = det.set_params(precision="bfloat16").anomaly_score(X)
+    assert not np.array_equal(rounded, expected)
+    np.testing.assert_allclose(rounded, expected, rtol=0.05)

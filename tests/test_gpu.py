@@ -59,3 +59,14 @@ def test_cuda_model_loads_on_cpu_when_cuda_is_hidden(monkeypatch):
     np.testing.assert_allclose(
         restored.anomaly_score(X, sections=sections), expected, rtol=1e-4, atol=1e-5
     )
+
+
+def test_cuda_bfloat16_mixed_precision():
+    """Check bfloat16 autocast trains and scores on CUDA, close to float32 scoring."""
+    X, sections = _data()
+    det = ContrastiveASDEstimator(device="cuda", precision="bfloat16", **PARAMS)
+    det.fit(X, sections=sections)
+    scores = det.anomaly_score(X, sections=sections)
+    assert np.isfinite(scores).all()
+    full = det.set_params(precision="float32").anomaly_score(X, sections=sections)
+    np.testing.assert_allclose(scores, full, rtol=0.05, atol=0.05)
