@@ -142,11 +142,12 @@ def _build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo = sub.add_parser(
         "demo",
-        help="train and score detectors on synthetic machine sounds",
+        help="train and score detectors on synthetic machine sounds (or --data)",
         description=(
             "Generate synthetic machine sounds (sklearn_asd.datasets."
-            "make_machine_sounds), train on normal clips only and score held-out "
-            "normal and anomalous clips."
+            "make_machine_sounds), or read the clips of a DCASE/MIMII tree "
+            "(--data), train on normal clips only, score held-out normal and "
+            "anomalous clips and print AUC/pAUC tables; --plots writes figures."
         ),
     )
     demo.add_argument(
@@ -170,6 +171,21 @@ def _build_parser():
         "--severity", type=float, default=0.5, help="anomaly strength in [0, 1]"
     )
     demo.add_argument("--random-state", type=int, default=0)
+    demo.add_argument(
+        "--data",
+        metavar="ROOT",
+        help=(
+            "a DCASE/MIMII tree: train on its normal training clips (machine type "
+            "x section as classes) and score its labelled test clips instead of "
+            "synthetic sounds; a tree without train/test splits (MIMII) trains on "
+            "the first 60%% of each machine type's normal clips by file name"
+        ),
+    )
+    demo.add_argument(
+        "--plots",
+        metavar="DIR",
+        help="write roc.png, scores.png and median_filter.png to DIR (matplotlib)",
+    )
     demo.add_argument("--quiet", action="store_true", help="print only the results")
 
     train = sub.add_parser(
@@ -355,16 +371,9 @@ def _demo_detectors(random_state, n_epochs):
     }
 
 
-def _run_demo(args, out):
-    from sklearn.metrics import roc_auc_score
-
+def _demo_synthetic(args, say):
+    """Synthetic train/test waveforms, classes and result columns for the demo."""
     from sklearn_asd.datasets import make_machine_sounds
-    from sklearn_asd.features import LogMelSpectrogram, MedianFilter
-    from sklearn_asd.metrics import official_score, partial_auc_score, section_report
-
-    def say(text):
-        if not args.quiet:
-            print(text, file=out, flush=True)
 
     if not 0.0 <= args.severity <= 1.0:
         raise ValueError(f"--severity must be in [0, 1], got {args.severity}")
@@ -389,57 +398,198 @@ def _run_demo(args, out):
         random_state=args.random_state + 1,
         **common,
     )
+    kinds = sorted(set(test.anomaly_kinds) - {"normal"})
+    # per anomaly kind: that kind's anomalous clips against all normal clips
+    columns = {k: (test.anomaly_kinds == k) | (test.target == 0) for k in kinds}
+    return {
+        "train": train.data,
+        "test": test.data,
+        "train_classes": train.sections,
+        "test_classes": test.sections,
+        "y": test.target,
+        "columns": columns,
+        "what": "AUC per anomaly kind",
+    }
+
+
+def _demo_real(args, say):
+    """Waveforms of a DCASE/MIMII tree's labelled clips, split for the demo."""
+    import numpy as np
+
+    from sklearn_asd.features import AudioLoader
+
+    data = _load_tree(args.data)
+    files = np.asarray(data.filenames, dtype=object)
+    y = np.asarray(data.target)
+    splits = np.asarray(data.splits)
+    machines = np.asarray(data.machine_types)
+    classes = np.array(
+        [f"{m}/{s}" for m, s in zip(machines, data.sections)], dtype=object
+    )
+    if (splits == "train").any():
+        train = (splits == "train") & (y == 0)
+        test = (splits != "train") & (y >= 0)
+        rule = "normal clips of the train split train; labelled other clips test"
+    else:  # MIMII-style tree without splits: hold out part of the normals
+        train = np.zeros(len(files), dtype=bool)
+        for machine in np.unique(machines):
+            idx = np.flatnonzero((machines == machine) & (y == 0))
+            idx = idx[np.argsort(files[idx])]
+            train[idx[: round(0.6 * len(idx))]] = True
+        test = ~train & (y >= 0)
+        rule = (
+            "no train/test split: the first 60 % of each machine type's normal "
+            "clips by file name train; the other normals and the anomalies test"
+        )
+    trained = set(machines[train].tolist())
+    skipped = sorted(set(machines[test].tolist()) - trained)
+    test &= np.isin(machines, sorted(trained))
+    if not train.any() or len(np.unique(y[test])) < 2:
+        raise ValueError(
+            f"--data {args.data!r} needs normal training clips and labelled normal "
+            "and anomalous test clips of the same machine type(s)"
+        )
+    say(f"Reading {train.sum()} training and {test.sum()} test clips ({rule}) ...")
+    if skipped:
+        say(f"Skipping machine type(s) without normal training clips: {skipped}")
+    loader = AudioLoader().fit(files[train].tolist())
+    machine_test = machines[test]
+    columns = {m: machine_test == m for m in sorted(trained)}
+    return {
+        "train": loader.transform(files[train].tolist()),
+        "test": loader.transform(files[test].tolist()),
+        "train_classes": classes[train],
+        "test_classes": classes[test],
+        "y": y[test],
+        "columns": columns,
+        "what": "AUC per machine type",
+    }
+
+
+def _demo_plots(folder, results, data, mel, mf, say):
+    """Write the demo's ROC, score-histogram and median-filter figures."""
+    import numpy as np
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError(
+            '--plots needs matplotlib: pip install "sklearn-asd[plot]"'
+        ) from None
+    from sklearn_asd.persistence import atomic_open
+    from sklearn_asd.plotting import (
+        ASDCurveDisplay,
+        ScoreHistogramDisplay,
+        SpectrogramDisplay,
+    )
+
+    y = data["y"]
+    fig, ax = plt.subplots(figsize=(7, 7))
+    for name, score in results.items():
+        ASDCurveDisplay.from_predictions(y, score, name=name, ax=ax)
+    ax.set_title("ROC with the pAUC region (FPR <= 0.1)")
+    ax.legend(fontsize=7, loc="lower right", framealpha=0.8)
+    figures = {"roc.png": fig}
+    name = next(iter(results))
+    hist = ScoreHistogramDisplay.from_predictions(
+        y,
+        results[name],
+        sections=data["test_classes"],
+        threshold=data["threshold"],
+        name=name,
+    )
+    figures["scores.png"] = hist.figure_
+    anomalous = int(np.flatnonzero(y == 1)[0])
+    spec = SpectrogramDisplay.from_transformers(
+        mel, mf, data["test"][anomalous], titles=("original", "median-filtered")
+    )
+    figures["median_filter.png"] = spec.figure_
+    os.makedirs(folder, exist_ok=True)
+    for file_name, figure in figures.items():
+        path = os.path.join(folder, file_name)
+        with atomic_open(path, "wb") as f:
+            figure.savefig(f, format="png", dpi=100, bbox_inches="tight")
+        plt.close(figure)
+        say(f"Wrote {path}")
+
+
+def _run_demo(args, out):
+    from sklearn.metrics import roc_auc_score
+
+    from sklearn_asd.features import LogMelSpectrogram, MedianFilter
+    from sklearn_asd.metrics import official_score, partial_auc_score, section_report
+
+    def say(text):
+        if not args.quiet:
+            print(text, file=out, flush=True)
+
+    if args.plots is not None and os.path.isfile(args.plots):
+        raise ValueError(f"--plots {args.plots!r} is a file, not a folder")
+    data = (_demo_real if args.data is not None else _demo_synthetic)(args, say)
     say("Extracting log-mel spectrograms (128 bands) ...")
-    mel = LogMelSpectrogram().fit(train.data)
-    features = {False: (mel.transform(train.data), mel.transform(test.data))}
+    mel = LogMelSpectrogram().fit(data["train"])
+    features = {False: (mel.transform(data["train"]), mel.transform(data["test"]))}
     mf = MedianFilter().fit(features[False][0])
     features[True] = tuple(mf.transform(X) for X in features[False])
 
     results = {}
+    train_classes, test_classes = data["train_classes"], data["test_classes"]
     for median_filter, (X_train, X_test) in features.items():
         suffix = " +MF" if median_filter else ""
         dets = _demo_detectors(args.random_state, args.epochs)
         say(f"Training the contrastive detector{suffix} ({args.epochs} epochs) ...")
-        det = dets["contrastive"].fit(X_train, sections=train.sections)
-        results["contrastive, seed CNN score" + suffix] = det.anomaly_score(
-            X_test, sections=test.sections
+        det = dets["contrastive"].fit(X_train, sections=train_classes)
+        branch = "seed CNN" if det.score_branch_ == "cnn" else "AE-branch (fallback)"
+        results[f"contrastive, {branch} score{suffix}"] = det.anomaly_score(
+            X_test, sections=test_classes
         )
-        det.set_params(score_branch="ae")
-        results["contrastive, AE-branch score" + suffix] = det.anomaly_score(X_test)
+        # predict's threshold in the DCASE sign, for the first (unfiltered) row
+        data.setdefault("threshold", -det.offset_)
+        if det.score_branch_ == "cnn":
+            det.set_params(score_branch="ae")
+            results["contrastive, AE-branch score" + suffix] = det.anomaly_score(X_test)
         # DCASE sign: higher = more anomalous
         results["IsolationForest" + suffix] = -(
             dets["iforest"].fit(X_train).decision_function(X_test)
         )
 
-    y, sections = test.target, test.sections
-    best = "contrastive, seed CNN score"
+    y = data["y"]
+    best = next(iter(results))
     print(
         f"\nAUC / pAUC (McClish-standardized, max_fpr=0.1) per section, {best}:",
         file=out,
     )
-    print(section_report(y, results[best], sections=sections), file=out)
-    kinds = sorted(set(test.anomaly_kinds) - {"normal"})
+    print(section_report(y, results[best], sections=test_classes), file=out)
     width = max(len(name) for name in results) + 2
+    columns = data["columns"]
     header = f"{'detector':<{width}}{'AUC':>7}{'pAUC':>7}{'official':>10}" + "".join(
-        f"{k:>12}" for k in kinds
+        f"{k:>12}" for k in columns
     )
     print(
-        "Summary (official = DCASE 2021 score; last columns: AUC per anomaly kind):",
+        f"Summary (official = DCASE 2021 score; last columns: {data['what']}):",
         file=out,
     )
     print(header, file=out)
     for name, score in results.items():
-        per_kind = []
-        for kind in kinds:
-            mask = (test.anomaly_kinds == kind) | (y == 0)
-            per_kind.append(roc_auc_score(y[mask], score[mask]))
+        per_column = []
+        for mask in columns.values():
+            labels = y[mask]
+            ok = len(set(labels.tolist())) == 2
+            per_column.append(roc_auc_score(labels, score[mask]) if ok else None)
         row = (
             f"{name:<{width}}{roc_auc_score(y, score):>7.3f}"
             f"{partial_auc_score(y, score):>7.3f}"
-            f"{official_score(y, score, sections=sections):>10.3f}"
-            + "".join(f"{v:>12.3f}" for v in per_kind)
+            f"{official_score(y, score, sections=test_classes):>10.3f}"
+            + "".join(
+                "         n/a" if v is None else f"{v:>12.3f}" for v in per_column
+            )
         )
         print(row, file=out)
+    if args.plots is not None:
+        _demo_plots(args.plots, results, data, mel, mf, say)
     return 0
 
 
