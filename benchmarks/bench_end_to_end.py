@@ -22,12 +22,12 @@ Training is short (``--epochs``) for both: the clips/s figures do not depend on
 it, the AUCs do. Usage::
 
     python benchmarks/bench_end_to_end.py               # 60 train, 40+40 test
+    python benchmarks/bench_end_to_end.py --quick       # 8 train, 4+4, 1 epoch
     python benchmarks/bench_end_to_end.py --device cuda
 """
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_features import machine_info
+from _machine import machine_info, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "end_to_end.json"
 
@@ -61,12 +61,22 @@ def timed_scores(score, paths):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-train", type=int, default=60)
-    parser.add_argument("--n-test", type=int, default=40, help="normal and anomalous")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--n-train", type=int, default=None, help="default 60")
+    parser.add_argument(
+        "--n-test", type=int, default=None, help="normal and anomalous, default 40"
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="default 5")
+    parser.add_argument(
+        "--quick", action="store_true", help="8 train, 4+4 test, 1 epoch (smoke run)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    for name, full, quick in (("n_train", 60, 8), ("n_test", 40, 4), ("epochs", 5, 1)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    if args.n_train < 2 or args.n_test < 2 or args.epochs < 1:
+        parser.error("--n-train and --n-test must be >= 2 and --epochs >= 1")
 
     import sklearn
     import torch
@@ -151,6 +161,7 @@ def main(argv=None):
     peer_rows = [r for r in rows if r["detector"].startswith("PyOD")]
     out = {
         "benchmark": "end_to_end",
+        "quick": args.quick,
         "command": f"python benchmarks/bench_end_to_end.py --n-train {args.n_train} "
         f"--n-test {args.n_test} --epochs {args.epochs} --device {args.device}",
         "machine": machine_info(),
@@ -170,10 +181,7 @@ def main(argv=None):
             for r in rows
             if r not in peer_rows
         }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    write_json(args.out, out)
     print(json.dumps(out, indent=2))
     return 0
 

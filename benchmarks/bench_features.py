@@ -20,13 +20,12 @@ one run, which includes the returned feature matrix. Results go to
 Usage::
 
     python benchmarks/bench_features.py            # 200 clips, 3 repeats
-    python benchmarks/bench_features.py --n-clips 40 --repeats 1   # quick
+    python benchmarks/bench_features.py --quick    # 16 clips, 1 repeat
 """
 
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -36,37 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_info, write_json
+
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
 PARAMS = {"sr": 16000, "n_fft": 1024, "hop_length": 512, "n_mels": 128, "power": 2.0}
-
-
-def machine_info():
-    """CPU model, core count and library versions."""
-    import librosa
-    import sklearn
-    import torch
-
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores_available": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "librosa": librosa.__version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-    }
 
 
 def _librosa_log_mel(y, sr):
@@ -121,11 +94,20 @@ def measure(fn, paths, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-clips", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--n-clips", type=int, default=None, help="default 200")
+    parser.add_argument("--repeats", type=int, default=None, help="default 3")
+    parser.add_argument(
+        "--quick", action="store_true", help="16 clips, 1 repeat (smoke run)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
+    if args.n_clips is None:
+        args.n_clips = 16 if args.quick else 200
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    if args.n_clips < 4 or args.repeats < 1:
+        parser.error("--n-clips must be >= 4 and --repeats >= 1")
 
     import soundfile as sf
 
@@ -163,9 +145,11 @@ def main(argv=None):
 
     results = {
         "benchmark": "features",
+        "quick": args.quick,
         "command": "python benchmarks/bench_features.py "
         f"--n-clips {args.n_clips} --repeats {args.repeats}",
         "n_clips": args.n_clips,
+        "repeats": args.repeats,
         "clip": "10 s, 16 kHz, 16-bit PCM wav (make_machine_sounds)",
         "params": PARAMS,
         "machine": machine_info(),
@@ -183,10 +167,7 @@ def main(argv=None):
             for name, t, m in rows
         ],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp_out, args.out)
+    write_json(args.out, results)
     table = [
         "| variant | clips/s | speed-up vs loop | peak traced memory (MB) |",
         "|---|---:|---:|---:|",

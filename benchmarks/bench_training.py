@@ -17,13 +17,12 @@ In one run, on the same synthetic log-mel features (128 mels, 64-frame patches):
 Usage::
 
     python benchmarks/bench_training.py            # 40 clips of 10 s, 3 epochs
+    python benchmarks/bench_training.py --quick    # 8 clips of 10 s, 2 epochs
     python benchmarks/bench_training.py --device cuda
 """
 
 import argparse
 import json
-import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -32,22 +31,27 @@ import numpy as np
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_features import machine_info
+from _machine import machine_info, peak_rss_mb, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "training.json"
 
 
-def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-clips", type=int, default=40)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--n-clips", type=int, default=None, help="default 40")
+    parser.add_argument("--epochs", type=int, default=None, help="default 3")
+    parser.add_argument(
+        "--quick", action="store_true", help="8 clips, 2 epochs (smoke run)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.n_clips is None:
+        args.n_clips = 8 if args.quick else 40
+    if args.epochs is None:
+        args.epochs = 2 if args.quick else 3
+    if args.n_clips < 4 or args.epochs < 1:
+        parser.error("--n-clips must be >= 4 and --epochs >= 1")
 
     import torch
 
@@ -68,7 +72,6 @@ def main(argv=None):
         det.fit(X, sections=sounds.sections)
         fit_s = time.perf_counter() - t0
         durs = [h["dur"] for h in det.history_]
-        n_patches = det.history_[-1]["batches"]
         n_patches = sum(b["train_batch_size"] for b in det.history_[-1]["batches"])
         steady = float(np.mean(durs[1:])) if len(durs) > 1 else durs[0]
         row = {
@@ -98,6 +101,7 @@ def main(argv=None):
     overhead = rows[0]["train_patches_per_s"] / rows[1]["train_patches_per_s"] - 1
     out = {
         "benchmark": "training",
+        "quick": args.quick,
         "command": f"python benchmarks/bench_training.py --n-clips {args.n_clips} "
         f"--epochs {args.epochs} --device {args.device}",
         "machine": machine_info(),
@@ -109,10 +113,7 @@ def main(argv=None):
         "rows": rows,
         "dual_training_overhead": round(overhead, 3),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    write_json(args.out, out)
     print(json.dumps(out, indent=2))
     return 0
 
