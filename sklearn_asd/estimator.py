@@ -162,9 +162,10 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
     # ---------------------------------------------------------------- validation
     def _validate_X(self, X, reset):
         X_raw = X
-        X = validate_data(
-            self, X, reset=reset, dtype=np.float32, ensure_all_finite=False
-        )
+        with np.errstate(over="ignore"):  # float64 beyond float32: reported below
+            X = validate_data(
+                self, X, reset=reset, dtype=np.float32, ensure_all_finite=False
+            )
         if not np.isfinite(X).all():
             raw = np.asarray(X_raw)
             if raw.dtype.kind == "f" and np.isfinite(raw).all():

@@ -142,6 +142,12 @@ def _read_audio(path, *, sr, mono):
     else:
         y = y[:, 0]
     if not np.isfinite(y).all():
+        # a float64 file may hold finite samples beyond the float32 range
+        if np.isfinite(sf.read(path, dtype="float64")[0]).all():
+            raise ValueError(
+                f"audio file {path!r} holds samples beyond the float32 range "
+                "(|sample| > 3.4e38), which AudioLoader returns: rescale the file"
+            )
         raise ValueError(f"audio file {path!r} contains NaN or infinite samples")
     if file_sr != sr:
         import librosa
@@ -371,13 +377,43 @@ def _log_mel_batch(
     ]
     # As librosa: the window is float64, so the FFT runs in float64 and is then
     # rounded to the waveform's complex type; |.| ** power as librosa computes it.
-    spec = np.fft.rfft(frames * window, axis=-1).astype(complex_dtype, copy=False)
-    S = np.abs(spec) ** power  # (n, n_frames, 1 + n_fft // 2)
-    mel = np.matmul(mel_basis, S.transpose(0, 2, 1))  # (n, n_mels, n_frames)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spec = np.fft.rfft(frames * window, axis=-1).astype(complex_dtype, copy=False)
+        S = np.abs(spec) ** power  # (n, n_frames, 1 + n_fft // 2)
+        mel = np.matmul(mel_basis, S.transpose(0, 2, 1))  # (n, n_mels, n_frames)
+    overflow = ~np.isfinite(mel).all(axis=(1, 2))
     np.maximum(mel, _LOG_EPS, out=mel)
     np.log10(mel, out=mel)
     mel *= 20.0 / power
+    if overflow.any():
+        # huge amplitudes (e.g. |y| > ~1e19 in float32): the power spectrum
+        # overflowed to inf/NaN; recompute those clips from scaled samples
+        mel[overflow] = _log_mel_rescaled(
+            frames[overflow], window=window, mel_basis=mel_basis, power=power
+        )
     return mel.reshape(mel.shape[0], -1)
+
+
+def _log_mel_rescaled(frames, *, window, mel_basis, power):
+    """Overflow-free log-mel of framed clips ``(n, n_frames, n_fft)``, float64.
+
+    Uses ``log10(max(a**p * M, eps)) = max(p * log10(a) + log10(M), log10(eps))``
+    where ``M`` is the mel power spectrum of the clip divided by its peak ``a``.
+    """
+    peak = np.abs(frames).max(axis=(1, 2), keepdims=True).astype(np.float64)
+    spec = np.fft.rfft(frames / peak * window, axis=-1)
+    S = np.abs(spec) ** power
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        mel = np.matmul(mel_basis.astype(np.float64), S.transpose(0, 2, 1))
+        db = np.log10(mel) + power * np.log10(peak)
+    db = np.maximum(db, np.log10(_LOG_EPS)) * (20.0 / power)
+    if not np.isfinite(db).all():
+        raise ValueError(
+            f"the log-mel spectrogram of a waveform with peak amplitude "
+            f"{float(peak.max()):.3g} is not finite with power={power}: the "
+            "waveforms' scale (or power) is far outside the audio range"
+        )
+    return db
 
 
 class LogMelSpectrogram(
@@ -836,9 +872,20 @@ class BandStatistics(ClassNamePrefixFeaturesOutMixin, _SpectrogramStep):
         check_is_fitted(self)
         X, n_frames = self._validate_spectrograms(X, reset=False)
         S = X.reshape(X.shape[0], self.n_mels, n_frames)
-        return np.concatenate(
-            [_STATISTICS[s](S) for s in self._check_statistics()], axis=1
-        )
+        parts = []
+        for name in self._check_statistics():
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = _STATISTICS[name](S)
+            bad = ~np.isfinite(values).all(axis=1)
+            if bad.any():
+                # sums of squares (or of values) near the dtype's limit overflow:
+                # recompute those clips in float64, scaled by each band's peak
+                S_bad = S[bad].astype(np.float64)
+                scale = np.abs(S_bad).max(axis=2, keepdims=True)
+                scale[scale == 0] = 1.0
+                values[bad] = _STATISTICS[name](S_bad / scale) * scale[:, :, 0]
+            parts.append(values)
+        return np.concatenate(parts, axis=1)
 
     @property
     def _n_features_out(self):

@@ -835,7 +835,13 @@ class ASDScorer(_BaseScorer):
                 f"score_samples; {type(estimator).__name__} has neither."
             )
         params = _forwardable_metadata(estimator, method_name, metadata)
-        raw = np.asarray(getattr(estimator, method_name)(X, **params), dtype=float)
+        raw = getattr(estimator, method_name)(X, **params)
+        if np.iscomplexobj(raw):  # float() would silently drop the imaginary part
+            raise ValueError(
+                f"{type(estimator).__name__}.{method_name} returned complex "
+                "values: anomaly scores must be real numbers"
+            )
+        raw = np.asarray(raw, dtype=float)
         raw = column_or_1d(raw)
         check_consistent_length(raw, X)
         if method_name == "decision_function" and is_classifier(estimator):
