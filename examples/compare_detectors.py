@@ -1,9 +1,9 @@
 # Authors: The sklearn_asd developers
 # SPDX-License-Identifier: BSD-3-Clause
 """
-===========================================================
+===============================================================
 Contrastive detector vs the DCASE baselines and IsolationForest
-===========================================================
+===============================================================
 
 Train, on the same log-mel features of synthetic machine sounds, the seed system
 (:class:`~sklearn_asd.ContrastiveASDEstimator`), the DCASE MobileNetV2 baseline

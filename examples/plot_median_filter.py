@@ -1,9 +1,9 @@
 # Authors: The sklearn_asd developers
 # SPDX-License-Identifier: BSD-3-Clause
 """
-=======================================================
+============================================================
 What the median filter removes, anomaly kind by anomaly kind
-=======================================================
+============================================================
 
 The seed system median-filters the log-mel spectrogram "to suppress short-time
 noise" (:class:`~sklearn_asd.features.MedianFilter`, a Pipeline step applied at fit

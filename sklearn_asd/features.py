@@ -320,7 +320,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        waveforms : ndarray of shape (n_clips, n_samples_), dtype float32
+        waveforms : ndarray of shape (n_clips, n_samples), dtype float32
             One mono waveform per file, at ``sr`` Hz.
         """
         check_is_fitted(self)
@@ -339,7 +339,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        waveforms : ndarray of shape (n_clips, n_samples_), dtype float32
+        waveforms : ndarray of shape (n_clips, n_samples), dtype float32
             One mono waveform per file, at ``sr`` Hz.
         """
         paths = _check_paths(X)
@@ -589,7 +589,7 @@ class LogMelSpectrogram(
 
         Returns
         -------
-        X_out : ndarray of shape (n_clips, n_mels_ * n_frames_)
+        X_out : ndarray of shape (n_clips, n_mels * n_frames)
             Log-mel spectrograms in dB, flattened in C order (mel band major).
             float32 for float32 input, float64 otherwise.
         """

@@ -133,7 +133,7 @@ def _auc_pair(y, s, name, max_fpr=_OFFICIAL_MAX_FPR, what="AUC and pAUC"):
     if n_normal == 0 or n_anomalous == 0:
         raise ValueError(
             f"{name} has {n_normal} normal and {n_anomalous} anomalous clips: "
-            f"the {what} need both classes in every group."
+            f"computing the {what} requires both classes in every group."
         )
     return roc_auc_score(y, s), roc_auc_score(y, s, max_fpr=max_fpr)
 
