@@ -120,7 +120,13 @@ def _check_finite_scores(scores, S, name):
 
 
 def _seed_threshold(scores):
-    """DCASE baseline threshold: 0.9 quantile of a gamma fit to training scores."""
+    """DCASE baseline threshold: 0.9 quantile of a gamma fit to training scores.
+
+    The empirical 0.9 quantile replaces it when the fit fails, and when the
+    fitted threshold would flag more than half of the training clips (a gamma
+    whose location sits at the lowest score with a shape below 1, seen on small
+    training sets: its 0.9 quantile fell below 97 % of the scores).
+    """
     scores = np.asarray(scores, dtype=np.float64)
     if scores.size >= 3 and np.ptp(scores) > 0:
         with warnings.catch_warnings():
@@ -130,7 +136,7 @@ def _seed_threshold(scores):
                 threshold = stats.gamma.ppf(0.9, shape, loc=loc, scale=scale)
             except Exception:  # scipy raises various errors on degenerate data
                 threshold = np.nan
-        if np.isfinite(threshold):
+        if np.isfinite(threshold) and np.mean(scores > threshold) <= 0.5:
             return float(threshold)
     return float(np.quantile(scores, 0.9))
 
@@ -691,7 +697,8 @@ class ContrastiveASDEstimator(_NeuralDetector):
     contamination : "auto" or float, default="auto"
         Sets ``offset_``: ``"auto"`` thresholds at the 0.9 quantile of a gamma
         distribution fitted to the training anomaly scores (the DCASE baseline's
-        rule; the empirical quantile if the fit fails); a float is the fraction
+        rule; the empirical 0.9 quantile if the fit fails or its threshold
+        would flag more than half of the training clips); a float is the fraction
         of training clips predicted anomalous.
     random_state : int, RandomState instance or None, default=None
         Seeds torch (weights, shuffling), augmentation and the validation split.

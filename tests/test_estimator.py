@@ -870,3 +870,20 @@ def test_bfloat16_autoencoder_baseline_scores_close():
     rounded = det.set_params(precision="bfloat16").anomaly_score(X)
     assert not np.array_equal(rounded, expected)
     np.testing.assert_allclose(rounded, expected, rtol=0.05)
+
+
+def test_degenerate_gamma_fit_falls_back_to_empirical_quantile(monkeypatch):
+    """Check a gamma threshold flagging most training clips is not used."""
+    from scipy import stats
+
+    from sklearn_asd.estimator import _seed_threshold
+
+    scores = np.linspace(0.0, 1.0, 50)
+    # a sane fit is kept: about 10 % of the training scores lie above it
+    kept = _seed_threshold(scores)
+    assert 0.02 <= np.mean(scores > kept) <= 0.2
+    assert kept != np.quantile(scores, 0.9)
+    # a degenerate fit (0.9 quantile below most scores) is replaced
+    monkeypatch.setattr(stats.gamma, "fit", lambda s: (0.26, -0.01, 0.02))
+    monkeypatch.setattr(stats.gamma, "ppf", lambda q, a, loc, scale: 0.05)
+    assert _seed_threshold(scores) == np.quantile(scores, 0.9)
