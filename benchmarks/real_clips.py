@@ -14,10 +14,13 @@ real anomalies better than chance, they are not DCASE results. Two named splits:
   type) train with the machine type as the class; all ``test/`` clips are scored
   with their machine type as section.
 
-Detectors: ContrastiveASDEstimator (seed CNN score; and the AE-branch score),
-the MobileNetV2 baseline (``branches="cnn"``), the DCASE AE baseline, and an
-IsolationForest on per-band log-mel mean/std, all on the same log-mel features
-(+ MedianFilter for the "+MF" rows). Mean and std over ``--seeds`` seeds.
+Detectors: ContrastiveASDEstimator (seed CNN score; and the AE-branch score of
+the same fitted model), the MobileNetV2 baseline (``branches="cnn"``), the DCASE
+AE baseline, and an IsolationForest on per-band log-mel mean/std, all on the same
+log-mel features (+ MedianFilter for the "+MF" rows); and, when PyOD is installed
+(``pip install "sklearn-asd[bench]"``), PyOD's audio detectors as a new user would
+run them on the same files: ``EmbeddingOD.for_audio()`` (MFCC/chroma statistics +
+kNN) and ``AudioAE`` (defaults). Mean and std over ``--seeds`` seeds.
 
 Usage::
 
@@ -32,6 +35,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_info
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "real_clips.json"
@@ -76,11 +82,9 @@ def detectors(seed):
 
     small = {"max_epochs": 20, "batch_size": 32, "lr": 1e-3, "random_state": seed}
     return {
+        # one fit, scored with its own branch and with the AE branch (below)
         "contrastive (CNN score)": ContrastiveASDEstimator(
             score_branch="auto", **small
-        ),
-        "contrastive (AE-branch score)": ContrastiveASDEstimator(
-            score_branch="ae", **small
         ),
         "MobileNetV2 baseline": ContrastiveASDEstimator(branches="cnn", **small),
         "AE baseline": AutoencoderBaseline(
@@ -90,6 +94,71 @@ def detectors(seed):
             BandStatistics(), IsolationForest(random_state=seed)
         ),
     }
+
+
+def _row(split_name, mf, detector, seed, split, scores, seconds, note):
+    from sklearn.metrics import roc_auc_score
+
+    from sklearn_asd.metrics import partial_auc_score
+
+    if scores is None:
+        auc = pauc = float("nan")
+    else:
+        auc = roc_auc_score(split["y_test"], scores)
+        pauc = partial_auc_score(split["y_test"], scores)
+    return {
+        "split": split_name,
+        "median_filter": mf,
+        "detector": detector,
+        "seed": seed,
+        "auc": auc,
+        "pauc": pauc,
+        "seconds": seconds,
+        "note": note,
+    }
+
+
+def _pyod_rows(split_name, split, seeds):
+    """PyOD's audio detectors on the same files (skipped without PyOD)."""
+    import contextlib
+    import io
+    import warnings
+
+    try:
+        from pyod.models.audio_ae import AudioAE
+        from pyod.models.embedding import EmbeddingOD
+    except ImportError:
+        print("pyod is not installed: PyOD rows skipped", flush=True)
+        return []
+    rows = []
+    for seed in seeds:
+        for det_name, make in (
+            ("PyOD EmbeddingOD.for_audio()", lambda: EmbeddingOD.for_audio()),
+            ("PyOD AudioAE", lambda: AudioAE(random_state=seed)),
+        ):
+            t0 = time.perf_counter()
+            note = "fit on the files, PyOD defaults"
+            try:
+                det = make()
+                with (
+                    warnings.catch_warnings(),
+                    contextlib.redirect_stderr(io.StringIO()),
+                ):
+                    warnings.simplefilter("ignore")
+                    det.fit(list(split["train"]))
+                    # PyOD's decision_function: higher = more anomalous
+                    scores = np.asarray(
+                        det.decision_function(list(split["test"])), dtype=float
+                    )
+            except Exception as exc:  # report, do not stop the other rows
+                scores = None
+                note = f"{type(exc).__name__}: {str(exc).splitlines()[0][:80]}"
+            seconds = round(time.perf_counter() - t0, 1)
+            rows.append(
+                _row(split_name, False, det_name, seed, split, scores, seconds, note)
+            )
+            print(rows[-1], flush=True)
+    return rows
 
 
 def main(argv=None):
@@ -104,10 +173,7 @@ def main(argv=None):
         print(f"no datasets folder at {args.data}", file=sys.stderr)
         return 2
 
-    from sklearn.metrics import roc_auc_score
-
     from sklearn_asd.features import AudioLoader, LogMelSpectrogram, MedianFilter
-    from sklearn_asd.metrics import partial_auc_score
 
     rows = []
     for name, split in load_splits(args.data).items():
@@ -121,32 +187,36 @@ def main(argv=None):
             for seed in args.seeds:
                 for det_name, det in detectors(seed).items():
                     t0 = time.perf_counter()
+                    scored = {}
                     try:
                         if hasattr(det, "anomaly_score"):  # sklearn_asd detectors
                             det.fit(Xtr, sections=split["train_sections"])
-                            s = det.anomaly_score(Xte, sections=split["test_sections"])
+                            scored[det_name] = det.anomaly_score(
+                                Xte, sections=split["test_sections"]
+                            )
+                            branch = getattr(det, "score_branch_", None)
+                            if det_name.startswith("contrastive"):
+                                det.set_params(score_branch="ae")
+                                scored["contrastive (AE-branch score)"] = (
+                                    det.anomaly_score(Xte)
+                                )
                         else:  # IsolationForest pipeline: DCASE sign
-                            s = -det.fit(Xtr).decision_function(Xte)
-                        auc = roc_auc_score(split["y_test"], s)
-                        pauc = partial_auc_score(split["y_test"], s)
-                        branch = getattr(det, "score_branch_", None)
+                            scored[det_name] = -det.fit(Xtr).decision_function(Xte)
+                            branch = None
                         note = f"scored with the {branch} branch" if branch else ""
                     except ValueError as exc:
-                        auc = pauc = float("nan")
+                        scored[det_name] = None
                         note = str(exc).split(":")[0]
-                    rows.append(
-                        {
-                            "split": name,
-                            "median_filter": mf,
-                            "detector": det_name,
-                            "seed": seed,
-                            "auc": auc,
-                            "pauc": pauc,
-                            "seconds": round(time.perf_counter() - t0, 1),
-                            "note": note,
-                        }
-                    )
-                    print(rows[-1], flush=True)
+                    seconds = round(time.perf_counter() - t0, 1)
+                    for row_name, s in scored.items():
+                        if row_name != det_name:
+                            note = "scored with the ae branch"
+                        rows.append(
+                            _row(name, mf, row_name, seed, split, s, seconds, note)
+                        )
+                        print(rows[-1], flush=True)
+            if not mf:
+                rows += _pyod_rows(name, split, args.seeds)
     summary = {}
     for r in rows:
         key = (
@@ -169,14 +239,11 @@ def main(argv=None):
             f"| {split_name} | {det_name} | {m[0]:.3f} ± {sd[0]:.3f} | "
             f"{m[1]:.3f} ± {sd[1]:.3f} | {note} |"
         )
-    import torch
-
     out = {
         "benchmark": "real_clips",
         "command": "python benchmarks/real_clips.py --seeds "
         + " ".join(map(str, args.seeds)),
-        "torch": torch.__version__,
-        "cpu_count": os.cpu_count(),
+        "machine": machine_info(),
         "rows": rows,
         "table": table,
     }
