@@ -305,6 +305,15 @@ def _build_parser():
     evaluate.add_argument(
         "--out", metavar="REPORT", help="write the table as CSV to this file"
     )
+    evaluate.add_argument(
+        "--plots",
+        metavar="DIR",
+        help=(
+            "write roc.png (ROC per section, or per machine type, with the pAUC "
+            "region) and scores.png (score histograms per section and domain) to "
+            "DIR (matplotlib)"
+        ),
+    )
     export = sub.add_parser(
         "export",
         help="write a saved model's scoring graph as an ONNX model",
@@ -466,10 +475,8 @@ def _demo_real(args, say):
     }
 
 
-def _demo_plots(folder, results, data, mel, mf, say):
-    """Write the demo's ROC, score-histogram and median-filter figures."""
-    import numpy as np
-
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend, or a usage error without it."""
     try:
         import matplotlib
 
@@ -479,7 +486,28 @@ def _demo_plots(folder, results, data, mel, mf, say):
         raise ImportError(
             '--plots needs matplotlib: pip install "sklearn-asd[plot]"'
         ) from None
+    return plt
+
+
+def _save_figures(folder, figures, say):
+    """Write ``{file name: figure}`` as PNG files into ``folder``, atomically."""
     from sklearn_asd.persistence import atomic_open
+
+    plt = _pyplot()
+    os.makedirs(folder, exist_ok=True)
+    for file_name, figure in figures.items():
+        path = os.path.join(folder, file_name)
+        with atomic_open(path, "wb") as f:
+            figure.savefig(f, format="png", dpi=100, bbox_inches="tight")
+        plt.close(figure)
+        say(f"Wrote {path}")
+
+
+def _demo_plots(folder, results, data, mel, mf, say):
+    """Write the demo's ROC, score-histogram and median-filter figures."""
+    import numpy as np
+
+    plt = _pyplot()
     from sklearn_asd.plotting import (
         ASDCurveDisplay,
         ScoreHistogramDisplay,
@@ -507,13 +535,27 @@ def _demo_plots(folder, results, data, mel, mf, say):
         mel, mf, data["test"][anomalous], titles=("original", "median-filtered")
     )
     figures["median_filter.png"] = spec.figure_
-    os.makedirs(folder, exist_ok=True)
-    for file_name, figure in figures.items():
-        path = os.path.join(folder, file_name)
-        with atomic_open(path, "wb") as f:
-            figure.savefig(f, format="png", dpi=100, bbox_inches="tight")
-        plt.close(figure)
-        say(f"Wrote {path}")
+    _save_figures(folder, figures, say)
+
+
+def _evaluate_plots(folder, y, scores, groups, sections, domains, say):
+    """ROC curves per group and score histograms per section and domain."""
+    import numpy as np
+
+    plt = _pyplot()
+    from sklearn_asd.plotting import ASDCurveDisplay, ScoreHistogramDisplay
+
+    fig, ax = plt.subplots(figsize=(7, 7))
+    for group in sorted(set(groups.tolist())):
+        mask = groups == group
+        if len(np.unique(y[mask])) == 2:
+            ASDCurveDisplay.from_predictions(y[mask], scores[mask], name=group, ax=ax)
+    ax.legend(fontsize=7, loc="lower right", framealpha=0.8)
+    ax.set_title("ROC with the pAUC region (FPR <= 0.1)")
+    hist = ScoreHistogramDisplay.from_predictions(
+        y, scores, sections=sections, domains=domains, name="anomaly scores"
+    )
+    _save_figures(folder, {"roc.png": fig, "scores.png": hist.figure_}, say)
 
 
 def _run_demo(args, out):
@@ -1131,6 +1173,10 @@ def _run_evaluate(args, out, err):
         raise FileNotFoundError(f"--scores folder {args.scores!r} does not exist")
     if args.out is not None:
         _check_output_file(args.out, "--out")
+    if args.plots is not None:
+        if os.path.isfile(args.plots):
+            raise ValueError(f"--plots {args.plots!r} is a file, not a folder")
+        _pyplot()  # fail before the work when matplotlib is missing
     data = _load_tree(args.data_root)
     in_split = data.splits == args.split
     if not in_split.any():
@@ -1249,6 +1295,16 @@ def _run_evaluate(args, out, err):
         rows.append([last[c] for c in columns] + [official])
         _write_csv(args.out, rows, header=[*columns, "official_score"])
         print(f"Wrote {args.out}", file=out)
+    if args.plots is not None:
+        if machine_types is None:  # one machine type: a curve per section
+            groups = panels = np.asarray([str(v) for v in sections], dtype=object)
+        else:  # a curve per machine type, a histogram row per machine/section
+            groups = np.asarray([str(v) for v in machine_types], dtype=object)
+            panels = np.asarray(
+                [f"{m}/{c}" for m, c in zip(machine_types, sections)], dtype=object
+            )
+        say = lambda text: print(text, file=out)  # noqa: E731
+        _evaluate_plots(args.plots, y, s, groups, panels, score_domains, say)
     return 0
 
 

@@ -349,6 +349,21 @@ def test_score_and_evaluate_2021_end_to_end(trained, tmp_path, capsys):
     assert float(by_group["01", "source"][5]) == pytest.approx(
         roc_auc_score(y[mask], s[mask])
     )
+
+    # evaluate --plots: ROC per section and histograms per section x domain
+    pytest.importorskip("matplotlib", reason="--plots needs matplotlib")
+    figures = tmp_path / "figures"
+    status, stdout, err = _run(
+        ["evaluate", root, "--scores", out, "--plots", figures], capsys
+    )
+    assert status == 0, err
+    assert sorted(p.name for p in figures.iterdir()) == ["roc.png", "scores.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in figures.iterdir())
+    assert f"Wrote {figures / 'roc.png'}" in stdout
+    status, _, err = _run(
+        ["evaluate", root, "--scores", out, "--plots", report], capsys
+    )
+    _check_usage_error(status, err, "evaluate", "is a file")
     assert rows[-1][1] == "official score (DCASE 2021)"
     assert float(rows[-1][-1]) == pytest.approx(expected_score)
 
