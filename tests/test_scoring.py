@@ -39,6 +39,10 @@ def test_chunked_scores_equal_whole_pipeline_iforest(wav_files):
         np.testing.assert_array_equal(
             score_files(pipe, paths, chunk_size=chunk_size), expected
         )
+    # parallel chunks come back in file order
+    np.testing.assert_array_equal(
+        score_files(pipe, paths, chunk_size=2, n_jobs=2), expected
+    )
 
 
 def test_chunked_scores_use_sections_of_each_chunk(wav_files):
@@ -72,6 +76,11 @@ def test_chunked_scores_use_sections_of_each_chunk(wav_files):
         assert not np.allclose(
             score_files(pipe, paths, sections=swapped, chunk_size=4), expected
         )
+        # two worker processes, chunks in order, each with its own sections
+        parallel = score_files(
+            pipe, paths, sections=sounds.sections, chunk_size=3, n_jobs=2
+        )
+        np.testing.assert_allclose(parallel, expected, rtol=1e-5, atol=1e-6)
     finally:
         torch.set_num_threads(previous)
 
