@@ -14,6 +14,9 @@ Rows:
   -> ContrastiveASDEstimator`` scoring with the seed's CNN score, in the three
   inference modes (hop 8, hop 32, ``score_mode="shared"``), and the same
   detector scoring with its autoencoder branch (``score_branch="ae"``);
+- the same fitted pipeline exported with ``sklearn_asd.export.export_onnx`` and
+  run by ONNX Runtime (hop 8 and shared), files read and log-mel computed in
+  Python as above;
 - ``pyod.models.audio_ae.AudioAE`` (PyOD >= 3; an optional benchmark dependency:
   ``pip install pyod``) with its defaults except ``sr=16000`` and the number of
   epochs.
@@ -57,6 +60,57 @@ def timed_scores(score, paths):
     t0 = time.perf_counter()
     values = score(paths)
     return np.asarray(values, dtype=float), len(paths) / (time.perf_counter() - t0)
+
+
+def onnx_rows(pipe, test, test_paths, tmp, record, fit_s):
+    """The same fitted pipeline exported with export_onnx, run by ONNX Runtime.
+
+    Files are read and turned into log-mel spectrograms by the pipeline's own
+    AudioLoader and LogMelSpectrogram (chunks of 256 files, as score_files); the
+    median filter, the MobileNetV2 and the seed score run in the ONNX graph, 8
+    clips per call, with as many intra-op threads as torch uses.
+    """
+    try:
+        import onnxruntime as ort
+
+        from sklearn_asd.export import export_onnx
+    except ImportError as exc:
+        print(f"ONNX Runtime rows skipped: {exc}", flush=True)
+        return
+    import torch
+
+    det = pipe[-1]
+    classes = det.classes_.tolist()
+    index = np.array([classes.index(s) for s in test.sections], dtype=np.int64)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    for name, params in [
+        ("ONNX Runtime (export_onnx), CNN score, hop 8", {}),
+        ("ONNX Runtime (export_onnx), CNN score, shared", {"score_mode": "shared"}),
+    ]:
+        det.set_params(score_hop=None, score_mode="patches", score_branch="auto")
+        det.set_params(**params)
+        path = Path(tmp) / "model.onnx"
+        export_onnx(pipe, path)
+        session = ort.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        front = pipe[:2]  # AudioLoader -> LogMelSpectrogram, in Python
+
+        def score(paths, session=session, front=front):
+            out = []
+            for start in range(0, len(paths), 256):
+                chunk = list(paths[start : start + 256])
+                L = front.transform(chunk).astype(np.float32)
+                idx = index[start : start + len(chunk)]
+                for i in range(0, len(L), 8):
+                    feed = {"log_mel": L[i : i + 8], "section": idx[i : i + 8]}
+                    out.append(session.run(["anomaly_score"], feed)[0])
+            return np.concatenate(out)
+
+        scores, rate = timed_scores(score, test_paths)
+        record(name, fit_s, scores, rate)
+    det.set_params(score_hop=None, score_mode="patches", score_branch="auto")
 
 
 def main(argv=None):
@@ -143,6 +197,8 @@ def main(argv=None):
 
             scores, rate = timed_scores(score, test_paths)
             record(name, fit_s, scores, rate)
+
+        onnx_rows(pipe, test, test_paths, tmp, record, fit_s)
 
         try:
             from pyod.models.audio_ae import AudioAE
