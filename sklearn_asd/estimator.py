@@ -336,6 +336,13 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
             _reestimate_batchnorm(
                 net.module_, train_set, net.batch_size, net.device, net.autocast()
             )
+        # Saved models hold the weights once. The optimiser's state (Adam: two
+        # moments per weight) is of no use after fit (a new fit builds a new
+        # net), and skorch pickles the ``module`` parameter (here the same
+        # instance as ``module_``) apart from ``module_``, i.e. a second copy of
+        # the weights: keep its class instead. Model files shrink 4x.
+        net.optimizer_ = None
+        net.module = type(net.module_)
         self.net_ = net
         self.history_ = net.history
         self.n_epochs_ = len(net.history)

@@ -887,3 +887,15 @@ def test_degenerate_gamma_fit_falls_back_to_empirical_quantile(monkeypatch):
     monkeypatch.setattr(stats.gamma, "fit", lambda s: (0.26, -0.01, 0.02))
     monkeypatch.setattr(stats.gamma, "ppf", lambda q, a, loc, scale: 0.05)
     assert _seed_threshold(scores) == np.quantile(scores, 0.9)
+
+
+@pytest.mark.parametrize("make", [_det, _ae])
+def test_pickle_holds_the_weights_once(make):
+    """Check a fitted detector pickles without optimiser state or weight copies."""
+    X, sections = _sectioned(n_clips=12, n_sections=2)
+    det = make(max_epochs=1).fit(X, sections=sections)
+    weights = sum(p.numel() * 4 for p in det.net_.module_.parameters())
+    size = len(pickle.dumps(det))
+    assert det.net_.optimizer_ is None
+    # weights + BatchNorm buffers + history and metadata, not 2-4x the weights
+    assert size < 1.5 * weights + 200_000, (size, weights)
