@@ -32,8 +32,8 @@ Sub-commands:
     matching ``decision_result_*.csv`` files (``file name,score`` and
     ``file name,0|1`` rows, no header, as the official baselines write them).
     ``DATA_ROOT`` may also be one audio file or a folder of audio files: then
-    one ``anomaly_scores.csv`` (``path,score,decision``, with a header) is
-    written.
+    one ``anomaly_scores.csv`` (``path,score,decision,rank``, with a header,
+    most anomalous first) is written.
 
 ``evaluate DATA_ROOT --scores DIR``
     Match the ``anomaly_score_*.csv`` files of ``DIR`` with the labels in the
@@ -160,7 +160,13 @@ def _build_parser():
         help="normal and anomalous test clips (each)",
     )
     demo.add_argument("--n-sections", type=_positive_int, default=3)
-    demo.add_argument("--duration", type=float, default=4.0, help="seconds")
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds (synthetic clips: default 4; with --data: clips are padded "
+        "or cropped to it, default the first training clip's length)",
+    )
     demo.add_argument(
         "--epochs",
         type=_positive_int,
@@ -233,6 +239,14 @@ def _build_parser():
         choices=_YEARS,
         help="require DATA_ROOT to follow this year's DCASE naming",
     )
+    train.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the detector (det__random_state; default 0: the same "
+        "command trains the same model on the same machine)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
     score = sub.add_parser(
@@ -243,7 +257,7 @@ def _build_parser():
             "the DCASE anomaly_score_*.csv and decision_result_*.csv files to DIR "
             "in the tree's (or --year's) naming. DATA_ROOT may also be one audio "
             f"file or a folder of audio files: then DIR/{_PLAIN_RESULTS} "
-            "(path,score,decision) is written."
+            "(path,score,decision,rank; most anomalous first) is written."
         ),
     )
     score.add_argument("model", metavar="MODEL", help="model file from 'train'")
@@ -271,6 +285,15 @@ def _build_parser():
         type=int,
         choices=_YEARS,
         help="name the result files after this year (default: the files' naming)",
+    )
+    score.add_argument(
+        "--section",
+        metavar="NAME",
+        help=(
+            "for a file or a plain folder: score every clip against this class of "
+            "the model (default: the sections in the file names, else each clip's "
+            "best-matching class)"
+        ),
     )
     score.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -380,12 +403,53 @@ def _demo_detectors(random_state, n_epochs):
     }
 
 
+def _one_class_group(exc):
+    """Whether ``exc`` is the metrics' error for a group with one class."""
+    return "requires both classes" in str(exc)
+
+
+def _defined_groups_table(y, scores, keys, header):
+    """Table of AUC/pAUC per group, ``n/a`` where a group has one class."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from sklearn_asd.metrics import partial_auc_score
+
+    keys = [tuple(str(v) for v in k) for k in keys]
+    widths = [max(len(h), *(len(k[j]) for k in keys)) + 2 for j, h in enumerate(header)]
+    lines = [
+        "".join(f"{h:<{w}}" for h, w in zip(header, widths))
+        + f"{'n_normal':>10}{'n_anomalous':>13}{'AUC':>8}{'pAUC':>8}"
+    ]
+    rows = []
+    for key in sorted(set(keys)):
+        mask = np.array([k == key for k in keys])
+        n_anomalous = int(y[mask].sum())
+        n_normal = int(mask.sum()) - n_anomalous
+        if n_normal and n_anomalous:
+            auc = roc_auc_score(y[mask], scores[mask])
+            pauc = partial_auc_score(y[mask], scores[mask])
+            values = f"{auc:>8.4f}{pauc:>8.4f}"
+        else:
+            auc = pauc = None
+            values = f"{'n/a':>8}{'n/a':>8}"
+        rows.append((*key, n_normal, n_anomalous, auc, pauc))
+        lines.append(
+            "".join(f"{k:<{w}}" for k, w in zip(key, widths))
+            + f"{n_normal:>10}{n_anomalous:>13}"
+            + values
+        )
+    return "\n".join(lines) + "\n", rows
+
+
 def _demo_synthetic(args, say):
     """Synthetic train/test waveforms, classes and result columns for the demo."""
     from sklearn_asd.datasets import make_machine_sounds
 
     if not 0.0 <= args.severity <= 1.0:
         raise ValueError(f"--severity must be in [0, 1], got {args.severity}")
+    if args.duration is None:
+        args.duration = 4.0
     if args.duration < 1.0:
         raise ValueError(f"--duration must be at least 1 s, got {args.duration}")
     common = {
@@ -438,7 +502,7 @@ def _demo_real(args, say):
     if (splits == "train").any():
         train = (splits == "train") & (y == 0)
         test = (splits != "train") & (y >= 0)
-        rule = "normal clips of the train split train; labelled other clips test"
+        rule = "the train split's normal clips train; the other labelled clips test"
     else:  # MIMII-style tree without splits: hold out part of the normals
         train = np.zeros(len(files), dtype=bool)
         for machine in np.unique(machines):
@@ -461,7 +525,14 @@ def _demo_real(args, say):
     say(f"Reading {train.sum()} training and {test.sum()} test clips ({rule}) ...")
     if skipped:
         say(f"Skipping machine type(s) without normal training clips: {skipped}")
-    loader = AudioLoader().fit(files[train].tolist())
+    # clips of other lengths (other machine types) are padded or cropped to
+    # --duration, or to the first training clip's length
+    duration = args.duration
+    if duration is None:
+        from sklearn_asd.features import _read_audio
+
+        duration = _read_audio(files[train][0], sr=16000, mono=True).shape[0] / 16000
+    loader = AudioLoader(duration=duration).fit(files[train].tolist())
     machine_test = machines[test]
     columns = {m: machine_test == m for m in sorted(trained)}
     return {
@@ -501,6 +572,23 @@ def _save_figures(folder, figures, say):
             figure.savefig(f, format="png", dpi=100, bbox_inches="tight")
         plt.close(figure)
         say(f"Wrote {path}")
+
+
+def _cell(value, width):
+    """Format a right-aligned table cell: 3 decimals, or n/a for NaN."""
+    return f"{'n/a':>{width}}" if value != value else f"{value:>{width}.3f}"
+
+
+def _official_or_nan(y, score, sections):
+    """DCASE 2021 official score, NaN when a section has one class."""
+    from sklearn_asd.metrics import official_score
+
+    try:
+        return official_score(y, score, sections=sections)
+    except ValueError as exc:
+        if not _one_class_group(exc):
+            raise
+        return float("nan")
 
 
 def _demo_plots(folder, results, data, mel, mf, say):
@@ -562,7 +650,7 @@ def _run_demo(args, out):
     from sklearn.metrics import roc_auc_score
 
     from sklearn_asd.features import LogMelSpectrogram, MedianFilter
-    from sklearn_asd.metrics import official_score, partial_auc_score, section_report
+    from sklearn_asd.metrics import partial_auc_score, section_report
 
     def say(text):
         if not args.quiet:
@@ -604,7 +692,19 @@ def _run_demo(args, out):
         f"\nAUC / pAUC (McClish-standardized, max_fpr=0.1) per section, {best}:",
         file=out,
     )
-    print(section_report(y, results[best], sections=test_classes), file=out)
+    try:
+        print(section_report(y, results[best], sections=test_classes), file=out)
+    except ValueError as exc:
+        if not _one_class_group(exc):
+            raise
+        table, _ = _defined_groups_table(
+            y, results[best], list(zip(test_classes)), ["section"]
+        )
+        print(table, file=out)
+        print(
+            f"(n/a: {_one_line(exc)} The official score is undefined then.)\n",
+            file=out,
+        )
     width = max(len(name) for name in results) + 2
     columns = data["columns"]
     header = f"{'detector':<{width}}{'AUC':>7}{'pAUC':>7}{'official':>10}" + "".join(
@@ -624,7 +724,7 @@ def _run_demo(args, out):
         row = (
             f"{name:<{width}}{roc_auc_score(y, score):>7.3f}"
             f"{partial_auc_score(y, score):>7.3f}"
-            f"{official_score(y, score, sections=test_classes):>10.3f}"
+            + _cell(_official_or_nan(y, score, test_classes), 10)
             + "".join(
                 "         n/a" if v is None else f"{v:>12.3f}" for v in per_column
             )
@@ -782,6 +882,8 @@ def _run_train(args, out, err):
     _check_output_file(args.out, "--out")
     pipeline = _default_pipeline()
     explicit = _configure_pipeline(pipeline, args.param)
+    if "det__random_state" not in explicit:
+        pipeline.set_params(det__random_state=args.random_state)
 
     data = _load_tree(args.data_root)
     machines = _choose_machine_types(data, args.machine_types, args.data_root, "train")
@@ -1038,8 +1140,20 @@ def _run_score(args, out, err):
         paths = [target] if os.path.isfile(target) else _audio_files_in(target)
         if not paths[0].lower().endswith(_AUDIO_SUFFIXES):
             raise ValueError(f"{target!r} is not a .wav or .flac file")
-        sections = _plain_sections(paths, scheme, known) if scheme else None
-        how = "their file-name sections" if sections else "the best-matching class"
+        if args.section is not None:
+            _check_classes([args.section], known, lambda i: "--section")
+            sections = [args.section] * len(paths)
+        else:
+            sections = _plain_sections(paths, scheme, known) if scheme else None
+        if sections is None and len(known) > 1:
+            warnings.warn(
+                f"the file names give no section: each clip is scored against its "
+                f"best-matching class of {len(known)} ({', '.join(map(str, known))});"
+                " pass --section NAME to score against one",
+                UserWarning,
+                stacklevel=1,
+            )
+        how = "their sections" if sections else "the best-matching class"
         progress(f"Scoring {len(paths)} clip(s) against {how} ...")
         secs = None if sections is None else np.asarray(sections, dtype=object)
         scores = _score_in_chunks(
@@ -1048,10 +1162,15 @@ def _run_score(args, out, err):
         decisions = _decisions(detector, scores)
         os.makedirs(args.out, exist_ok=True)
         result = os.path.join(args.out, _PLAIN_RESULTS)
+        # ranked: most anomalous first (ties keep the file order)
+        order = np.argsort(-scores, kind="stable")
         _write_csv(
             result,
-            zip(paths, scores.tolist(), decisions.tolist()),
-            header=("path", "score", "decision"),
+            (
+                (paths[i], float(scores[i]), int(decisions[i]), rank)
+                for rank, i in enumerate(order, start=1)
+            ),
+            header=("path", "score", "decision", "rank"),
         )
         if not args.quiet:
             print(f"Wrote {result} ({len(paths)} clip(s))", file=out)
@@ -1188,6 +1307,30 @@ def _run_evaluate(args, out, err):
     machines = args.machine_types or available
     if "all" in machines and "all" not in available:
         machines = available
+    elif not args.machine_types:
+        # by default, the machine types that have score files in --scores
+        files = set(os.listdir(args.scores))
+        scored = [
+            m
+            for m in available
+            if any(
+                f.startswith(f"anomaly_score_{m}_") or f == f"anomaly_score_{m}.csv"
+                for f in files
+            )
+        ]
+        if not scored:
+            raise FileNotFoundError(
+                f"no anomaly_score_<machine type>_*.csv file in {args.scores!r} for "
+                f"the machine types of {args.data_root!r} ({available})"
+            )
+        skipped = sorted(set(available) - set(scored))
+        if skipped:
+            print(
+                f"Evaluating {scored}; no score files for {skipped} (pass "
+                "--machine-type to require them)",
+                file=out,
+            )
+        machines = scored
     unknown = sorted(set(machines) - set(available))
     if unknown:
         raise ValueError(
@@ -1249,22 +1392,28 @@ def _run_evaluate(args, out, err):
         score_domains = domains
     else:
         score_domains = None if set(domains.tolist()) == {"unknown"} else domains
-    report = section_report(
-        y,
-        s,
-        sections=sections,
-        domains=score_domains,
-        machine_types=machine_types,
-        output_dict=True,
-    )
-    official = official_score(
-        y,
-        s,
-        sections=sections,
-        domains=score_domains,
-        machine_types=machine_types,
-        year=year,
-    )
+    try:
+        report = section_report(
+            y,
+            s,
+            sections=sections,
+            domains=score_domains,
+            machine_types=machine_types,
+            output_dict=True,
+        )
+        official = official_score(
+            y,
+            s,
+            sections=sections,
+            domains=score_domains,
+            machine_types=machine_types,
+            year=year,
+        )
+    except ValueError as exc:
+        if not _one_class_group(exc):
+            raise
+        _evaluate_undefined(args, out, err, exc, y, s, data, mask, sections)
+        return 0
     print(
         section_report(
             y,
@@ -1306,6 +1455,68 @@ def _run_evaluate(args, out, err):
         say = lambda text: print(text, file=out)  # noqa: E731
         _evaluate_plots(args.plots, y, s, groups, panels, score_domains, say)
     return 0
+
+
+def _evaluate_undefined(args, out, err, exc, y, s, data, mask, sections):
+    """Evaluate when a section/domain group has one class: defined groups only."""
+    import numpy as np
+
+    if len(np.unique(y)) < 2:  # nothing at all can be evaluated
+        raise exc
+
+    machine_types = data.machine_types[mask]
+    domains = data.domains[mask]
+    keys = list(zip(machine_types, sections, domains))
+    table, rows = _defined_groups_table(
+        y, s, keys, ["machine_type", "section", "domain"]
+    )
+    print(table, file=out)
+    by_machine, machine_rows = _defined_groups_table(
+        y, s, list(zip(machine_types)), ["machine_type (all its clips)"]
+    )
+    print(by_machine, file=out)
+    print(
+        f"official score: undefined ({_one_line(exc)} The tables show n/a for such "
+        "groups.)",
+        file=out,
+    )
+    warnings.warn(
+        "a section/domain group has one class: no official score",
+        UserWarning,
+        stacklevel=1,
+    )
+    if args.out is not None:
+        header = [
+            "machine_type",
+            "section",
+            "domain",
+            "n_normal",
+            "n_anomalous",
+            "auc",
+            "pauc",
+        ]
+        lines = [["" if v is None else v for v in row] for row in rows]
+        lines += [
+            [m, "all", "all", *("" if v is None else v for v in rest)]
+            for m, *rest in machine_rows
+        ]
+        _write_csv(args.out, lines, header=header)
+        print(f"Wrote {args.out}", file=out)
+    if args.plots is not None:
+        groups = np.asarray([str(m) for m in machine_types], dtype=object)
+        panels = np.asarray(
+            [f"{m}/{c}" for m, c in zip(machine_types, sections)], dtype=object
+        )
+        domains_or_none = None if set(domains.tolist()) == {"unknown"} else domains
+        _evaluate_plots(
+            args.plots,
+            y,
+            s,
+            groups,
+            panels,
+            domains_or_none,
+            lambda text: print(text, file=out),
+        )
 
 
 _COMMANDS = {

@@ -465,13 +465,20 @@ def test_score_plain_folder_and_single_file(trained, tmp_path, capsys):
     status, _, err = _run(["score", model, test_dir, "--out", out], capsys)
     assert status == 0, err
     rows = _read_rows(out / "anomaly_scores.csv")
-    assert rows[0] == ["path", "score", "decision"]
+    assert rows[0] == ["path", "score", "decision", "rank"]
     paths = sorted(test_dir.glob("*.wav"))
-    assert [r[0] for r in rows[1:]] == [str(p) for p in paths]
+    # ranked: most anomalous first, rank 1..n
+    got = {r[0]: r for r in rows[1:]}
+    assert sorted(got) == [str(p) for p in paths]
+    assert [int(r[3]) for r in rows[1:]] == list(range(1, len(paths) + 1))
+    assert [float(r[1]) for r in rows[1:]] == sorted(
+        (float(r[1]) for r in rows[1:]), reverse=True
+    )
+    rows = [got[str(p)] for p in paths]  # back in path order
     # the names carry sections: each clip is scored against its own section
     direct, predict = _direct_scores(model, paths, [p.name[8:10] for p in paths])
-    np.testing.assert_allclose([float(r[1]) for r in rows[1:]], direct, rtol=1e-12)
-    assert [int(r[2]) for r in rows[1:]] == (predict == -1).astype(int).tolist()
+    np.testing.assert_allclose([float(r[1]) for r in rows], direct, rtol=1e-12)
+    assert [int(r[2]) for r in rows] == (predict == -1).astype(int).tolist()
 
     # names without a section: each clip is scored against its best class
     plain = tmp_path / "plain"
@@ -480,9 +487,22 @@ def test_score_plain_folder_and_single_file(trained, tmp_path, capsys):
         (plain / f"recording{i}.wav").write_bytes(p.read_bytes())
     status, _, err = _run(["score", model, plain, "--out", out], capsys)
     assert status == 0, err
-    rows = _read_rows(out / "anomaly_scores.csv")
+    assert "best-matching class of 2 (00, 01)" in err  # said, not silent
+    rows = sorted(_read_rows(out / "anomaly_scores.csv")[1:])
     direct, _ = _direct_scores(model, paths[:3])
-    np.testing.assert_allclose([float(r[1]) for r in rows[1:]], direct, rtol=1e-12)
+    np.testing.assert_allclose([float(r[1]) for r in rows], direct, rtol=1e-12)
+    # --section scores every clip against one class
+    status, _, err = _run(
+        ["score", model, plain, "--out", out, "--section", "01"], capsys
+    )
+    assert status == 0 and err == ""
+    rows = sorted(_read_rows(out / "anomaly_scores.csv")[1:])
+    in_01, _ = _direct_scores(model, paths[:3], ["01"] * 3)
+    np.testing.assert_allclose([float(r[1]) for r in rows], in_01, rtol=1e-12)
+    status, _, err = _run(
+        ["score", model, plain, "--out", out, "--section", "07"], capsys
+    )
+    _check_usage_error(status, err, "score", "07")
 
     status, _, err = _run(
         ["score", model, plain / "recording1.wav", "--out", tmp_path / "one"],
@@ -816,11 +836,15 @@ def test_train_score_real_dcase2023_clips(shared_datasets, tmp_path, capsys):
     test_clips = sorted(p.name for p in (root / "fan" / "test").glob("*.wav"))
     assert sorted(r[0] for r in rows) == test_clips
     assert all(np.isfinite(float(r[1])) for r in rows)
-    # one clip per domain: the per-domain AUCs are undefined, named in the error
-    status, _, err = _run(
+    # one clip per domain: the per-domain AUCs are undefined (n/a, named), the
+    # machine type's pooled AUC is not
+    status, stdout, err = _run(
         ["evaluate", root, "--scores", out, "--machine-type", "fan"], capsys
     )
-    _check_usage_error(status, err, "evaluate", "domain 'source'")
+    assert status == 0, err
+    assert "official score: undefined" in stdout and "domain 'source'" in stdout
+    pooled = [line for line in stdout.splitlines() if line.startswith("fan ")][-1]
+    assert pooled.split()[1:3] == ["1", "1"]  # 1 normal, 1 anomalous
 
 
 def test_param_values_are_python_literals_or_strings():
@@ -961,3 +985,58 @@ def test_export_usage_errors(trained, tmp_path, capsys):
     status, _, err = _run(["export", model, "--out", tmp_path], capsys)
     assert status == 2 and "is a folder" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_defaults_to_scored_machine_types_and_one_class_groups(
+    tmp_path, capsys
+):
+    """Check evaluate picks the scored machine types and reports n/a groups."""
+    root = _write_tree(tmp_path / "dev2021", 2021)
+    pump = root / "pump" / "source_test"
+    pump.mkdir(parents=True)
+    first = sorted((root / "fan" / "source_test").glob("*.wav"))[0]
+    (pump / first.name).write_bytes(first.read_bytes())
+    model = tmp_path / "fan.joblib"
+    argv = ["train", root, "--machine-type", "fan", "--out", model, "--quiet"]
+    assert _run([*argv, *_params()], capsys)[0] == 0
+    scores = tmp_path / "scores"
+    assert _run(["score", model, root, "--out", scores], capsys)[0] == 0
+    status, out, err = _run(["evaluate", root, "--scores", scores], capsys)
+    assert status == 0, err
+    assert "Evaluating ['fan']; no score files for ['pump']" in out
+    assert "official score (DCASE 2021 formula)" in out
+
+    # drop the anomalies of one group: that group has one class
+    for path in (root / "fan" / "target_test").glob("*_anomaly_*.wav"):
+        path.unlink()
+    assert _run(["score", model, root, "--out", scores], capsys)[0] == 0
+    report = tmp_path / "report.csv"
+    status, out, err = _run(
+        ["evaluate", root, "--scores", scores, "--out", report], capsys
+    )
+    assert status == 0, err
+    assert "n/a" in out and "official score: undefined" in out
+    assert "warning" in err and "Traceback" not in err
+    rows = _read_rows(report)
+    assert rows[0][:3] == ["machine_type", "section", "domain"]
+    target = [r for r in rows[1:] if r[2] == "target"]
+    assert target and all(r[5] == "" for r in target)  # AUC n/a
+    assert any(r[1] == "all" and r[5] != "" for r in rows[1:])
+
+
+def test_train_is_reproducible_by_default(tmp_path, capsys):
+    """Check two train runs of the same command give the same model scores."""
+    root = _write_tree(tmp_path / "dev2021", 2021)
+    params = [p for p in TINY if not p.startswith("det__random_state")]
+    params = [a for p in params for a in ("--param", p)]
+    scores = []
+    for name, seed in (("a", []), ("b", []), ("c", ["--random-state", "1"])):
+        model = tmp_path / f"{name}.joblib"
+        argv = ["train", root, "--out", model, "--quiet", *params, *seed]
+        assert _run(argv, capsys)[0] == 0
+        paths = sorted(root.glob("fan/source_test/*.wav"))
+        scores.append(_direct_scores(model, paths)[0])
+    np.testing.assert_array_equal(scores[0], scores[1])
+    assert not np.allclose(scores[0], scores[2])
+    assert load_model(tmp_path / "a.joblib")[-1].random_state == 0
+    assert load_model(tmp_path / "c.joblib")[-1].random_state == 1
