@@ -885,36 +885,10 @@ def _run_train(args, out, err):
     if "det__random_state" not in explicit:
         pipeline.set_params(det__random_state=args.random_state)
 
-    data = _load_tree(args.data_root)
-    machines = _choose_machine_types(data, args.machine_types, args.data_root, "train")
-    in_machines = np.isin(data.machine_types, machines)
-    splits = sorted(set(data.splits[in_machines].tolist()))
-    if args.split not in splits:
-        hint = (
-            " (MIMII trees have no split: use --split unknown)"
-            if (splits == ["unknown"])
-            else ""
-        )
-        raise ValueError(
-            f"no {args.split!r} split for machine type(s) {machines} in "
-            f"{args.data_root!r}; splits found: {splits}{hint}"
-        )
-    mask = in_machines & (data.splits == args.split) & (data.target == 0)
-    if not mask.any():
-        raise ValueError(
-            f"no normal clip in the {args.split!r} split of machine type(s) "
-            f"{machines} in {args.data_root!r}"
-        )
-    namings = sorted(set(data.naming[mask].tolist()))
-    if args.year is not None and namings != [_NAMING_OF_YEAR[args.year]]:
-        raise ValueError(
-            f"--year {args.year} expects DCASE {args.year} file names "
-            f"({_NAMING_OF_YEAR[args.year]}), but the training files follow "
-            f"{namings}"
-        )
-    paths = data.filenames[mask].tolist()
-    scheme = "machine_section" if len(machines) > 1 else "section"
-    classes = _class_labels(data.machine_types[mask], data.sections[mask], scheme)
+    if os.path.isdir(args.data_root) and _audio_files_in(args.data_root):
+        paths, classes, machines, scheme, namings = _plain_training_set(args)
+    else:
+        paths, classes, machines, scheme, namings = _tree_training_set(args)
 
     if "load__duration" not in explicit:
         loader = pipeline.named_steps["load"]
@@ -962,6 +936,73 @@ def _run_train(args, out, err):
             file=out,
         )
     return 0
+
+
+def _plain_training_set(args):
+    """List the clips of a plain folder of recordings of one healthy machine."""
+    from pathlib import Path
+
+    from sklearn_asd.datasets._dcase import _parse_filename
+
+    if args.machine_types or args.year is not None or args.split != "train":
+        raise ValueError(
+            f"{args.data_root!r} is a plain folder of audio files (every clip is "
+            "taken as a normal recording of one machine): --machine-type, --year "
+            "and --split apply to DCASE/MIMII trees only"
+        )
+    files = _audio_files_in(args.data_root)
+    try:  # DCASE file names (e.g. a copied train/ folder): their sections
+        parsed = [_parse_filename(Path("m", "f", Path(p).name)) for p in files]
+    except ValueError:
+        parsed = None
+    if parsed and all(i["section"] != "unknown" for i in parsed):
+        keep = [i["target"] != 1 for i in parsed]
+        paths = [p for p, k in zip(files, keep) if k]
+        classes = [i["section"] for i, k in zip(parsed, keep) if k]
+        scheme = "section"
+    else:
+        paths, classes, scheme = files, ["all"] * len(files), None
+    if not paths:
+        raise ValueError(f"no normal clip in {args.data_root!r}")
+    machine = os.path.basename(os.path.normpath(args.data_root)) or "machine"
+    return paths, classes, [machine], scheme, ["plain folder"]
+
+
+def _tree_training_set(args):
+    """List the normal training clips of a DCASE/MIMII tree and their classes."""
+    import numpy as np
+
+    data = _load_tree(args.data_root)
+    machines = _choose_machine_types(data, args.machine_types, args.data_root, "train")
+    in_machines = np.isin(data.machine_types, machines)
+    splits = sorted(set(data.splits[in_machines].tolist()))
+    if args.split not in splits:
+        hint = (
+            " (MIMII trees have no split: use --split unknown)"
+            if (splits == ["unknown"])
+            else ""
+        )
+        raise ValueError(
+            f"no {args.split!r} split for machine type(s) {machines} in "
+            f"{args.data_root!r}; splits found: {splits}{hint}"
+        )
+    mask = in_machines & (data.splits == args.split) & (data.target == 0)
+    if not mask.any():
+        raise ValueError(
+            f"no normal clip in the {args.split!r} split of machine type(s) "
+            f"{machines} in {args.data_root!r}"
+        )
+    namings = sorted(set(data.naming[mask].tolist()))
+    if args.year is not None and namings != [_NAMING_OF_YEAR[args.year]]:
+        raise ValueError(
+            f"--year {args.year} expects DCASE {args.year} file names "
+            f"({_NAMING_OF_YEAR[args.year]}), but the training files follow "
+            f"{namings}"
+        )
+    paths = data.filenames[mask].tolist()
+    scheme = "machine_section" if len(machines) > 1 else "section"
+    classes = _class_labels(data.machine_types[mask], data.sections[mask], scheme)
+    return paths, classes, machines, scheme, namings
 
 
 # ----------------------------------------------------------------------- score

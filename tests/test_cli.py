@@ -1040,3 +1040,34 @@ def test_train_is_reproducible_by_default(tmp_path, capsys):
     assert not np.allclose(scores[0], scores[2])
     assert load_model(tmp_path / "a.joblib")[-1].random_state == 0
     assert load_model(tmp_path / "c.joblib")[-1].random_state == 1
+
+
+def test_train_on_a_plain_folder_of_recordings(tmp_path, capsys):
+    """Check train takes a folder of recordings of one machine (all normal)."""
+    folder = tmp_path / "pump_recordings"
+    folder.mkdir()
+    sounds = make_machine_sounds(n_normal=6, n_anomalous=2, duration=0.5)
+    for i, clip in enumerate(sounds.data):
+        target = folder if sounds.target[i] == 0 else tmp_path
+        sf.write(target / f"rec_{i:02d}.wav", clip, sounds.sr)
+    model = tmp_path / "pump.joblib"
+    status, out, err = _run(["train", folder, "--out", model, *_params()], capsys)
+    assert status == 0, err
+    assert "Trained on 6 normal clips of pump_recordings (classes: all;" in out
+    status, _, err = _run(["score", model, tmp_path, "--out", tmp_path / "r"], capsys)
+    assert status == 0 and err == ""  # one class: nothing to warn about
+    rows = _read_rows(tmp_path / "r" / "anomaly_scores.csv")[1:]
+    anomalous = [f"rec_{i:02d}.wav" for i in np.flatnonzero(sounds.target == 1)]
+    assert sorted(Path(r[0]).name for r in rows) == anomalous
+
+    # a copied DCASE train/ folder: sections from the file names are the classes
+    root = _write_tree(tmp_path / "dev2021", 2021)
+    status, out, err = _run(
+        ["train", root / "fan" / "train", "--out", model, *_params()], capsys
+    )
+    assert status == 0, err
+    assert "(classes: 00, 01;" in out
+    status, _, err = _run(
+        ["train", folder, "--machine-type", "fan", "--out", model], capsys
+    )
+    _check_usage_error(status, err, "train", "plain folder")
