@@ -22,7 +22,8 @@ Sub-commands:
     its versions and settings. One machine type gives one model whose classes
     are its sections; ``--machine-type all`` (or several ``--machine-type``)
     trains one model over several machine types, with machine type x section as
-    classes.
+    classes. ``DATA_ROOT`` may also be a plain folder of recordings of one
+    healthy machine (every clip normal; DCASE file names give their sections).
 
 ``score MODEL DATA_ROOT --out DIR``
     Score the test split of a DCASE tree in chunks and write the DCASE
