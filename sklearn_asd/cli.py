@@ -406,7 +406,9 @@ def _demo_detectors(random_state, n_epochs):
 
 def _one_class_group(exc):
     """Whether ``exc`` is the metrics' error for a group with one class."""
-    return "requires both classes" in str(exc)
+    from sklearn_asd.metrics import _OneClassGroupError
+
+    return isinstance(exc, _OneClassGroupError)
 
 
 def _defined_groups_table(y, scores, keys, header):
@@ -518,6 +520,7 @@ def _demo_real(args, say):
     trained = set(machines[train].tolist())
     skipped = sorted(set(machines[test].tolist()) - trained)
     test &= np.isin(machines, sorted(trained))
+    test &= np.isin(classes, np.unique(classes[train]))  # sections seen in training
     if not train.any() or len(np.unique(y[test])) < 2:
         raise ValueError(
             f"--data {args.data!r} needs normal training clips and labelled normal "
@@ -559,6 +562,15 @@ def _pyplot():
             '--plots needs matplotlib: pip install "sklearn-asd[plot]"'
         ) from None
     return plt
+
+
+def _check_plots_folder(folder):
+    """Fail before any work when --plots cannot be written (None: no plots)."""
+    if folder is None:
+        return
+    if os.path.isfile(folder):
+        raise ValueError(f"--plots {folder!r} is a file, not a folder")
+    _pyplot()  # matplotlib missing: a usage error now, not after training
 
 
 def _save_figures(folder, figures, say):
@@ -657,8 +669,7 @@ def _run_demo(args, out):
         if not args.quiet:
             print(text, file=out, flush=True)
 
-    if args.plots is not None and os.path.isfile(args.plots):
-        raise ValueError(f"--plots {args.plots!r} is a file, not a folder")
+    _check_plots_folder(args.plots)
     data = (_demo_real if args.data is not None else _demo_synthetic)(args, say)
     say("Extracting log-mel spectrograms (128 bands) ...")
     mel = LogMelSpectrogram().fit(data["train"])
@@ -721,14 +732,14 @@ def _run_demo(args, out):
         for mask in columns.values():
             labels = y[mask]
             ok = len(set(labels.tolist())) == 2
-            per_column.append(roc_auc_score(labels, score[mask]) if ok else None)
+            per_column.append(
+                roc_auc_score(labels, score[mask]) if ok else float("nan")
+            )
         row = (
             f"{name:<{width}}{roc_auc_score(y, score):>7.3f}"
             f"{partial_auc_score(y, score):>7.3f}"
             + _cell(_official_or_nan(y, score, test_classes), 10)
-            + "".join(
-                "         n/a" if v is None else f"{v:>12.3f}" for v in per_column
-            )
+            + "".join(_cell(v, 12) for v in per_column)
         )
         print(row, file=out)
     if args.plots is not None:
@@ -965,7 +976,10 @@ def _plain_training_set(args):
         paths, classes, scheme = files, ["all"] * len(files), None
     if not paths:
         raise ValueError(f"no normal clip in {args.data_root!r}")
-    machine = os.path.basename(os.path.normpath(args.data_root)) or "machine"
+    folder = os.path.normpath(os.path.abspath(args.data_root))
+    machine = os.path.basename(folder)
+    if scheme is not None:  # a DCASE split folder (.../<machine>/train): its parent
+        machine = os.path.basename(os.path.dirname(folder))
     return paths, classes, [machine], scheme, ["plain folder"]
 
 
@@ -1178,16 +1192,28 @@ def _run_score(args, out, err):
     detector = pipeline[-1]
 
     plain = os.path.isfile(target) or bool(_audio_files_in(target))
+    if plain and (args.machine_types or args.year is not None or args.split != "test"):
+        raise ValueError(
+            f"{target!r} is one file or a plain folder of audio files: "
+            "--machine-type, --year and --split apply to DCASE/MIMII trees only"
+        )
+    if not plain and args.section is not None:
+        raise ValueError("--section applies to one file or a plain folder only")
     if plain:
         paths = [target] if os.path.isfile(target) else _audio_files_in(target)
         if not paths[0].lower().endswith(_AUDIO_SUFFIXES):
             raise ValueError(f"{target!r} is not a .wav or .flac file")
         if args.section is not None:
+            if not known:
+                raise ValueError(
+                    "--section needs a model trained with sections (its last step "
+                    "has no classes_)"
+                )
             _check_classes([args.section], known, lambda i: "--section")
             sections = [args.section] * len(paths)
         else:
             sections = _plain_sections(paths, scheme, known) if scheme else None
-        if sections is None and len(known) > 1:
+        if sections is None and known and len(known) > 1:
             warnings.warn(
                 f"the file names give no section: each clip is scored against its "
                 f"best-matching class of {len(known)} ({', '.join(map(str, known))});"
@@ -1334,10 +1360,7 @@ def _run_evaluate(args, out, err):
         raise FileNotFoundError(f"--scores folder {args.scores!r} does not exist")
     if args.out is not None:
         _check_output_file(args.out, "--out")
-    if args.plots is not None:
-        if os.path.isfile(args.plots):
-            raise ValueError(f"--plots {args.plots!r} is a file, not a folder")
-        _pyplot()  # fail before the work when matplotlib is missing
+    _check_plots_folder(args.plots)
     data = _load_tree(args.data_root)
     in_split = data.splits == args.split
     if not in_split.any():
@@ -1434,57 +1457,61 @@ def _run_evaluate(args, out, err):
         score_domains = domains
     else:
         score_domains = None if set(domains.tolist()) == {"unknown"} else domains
+    kw = {"sections": sections, "domains": score_domains}
+    kw["machine_types"] = machine_types
     try:
-        report = section_report(
-            y,
-            s,
-            sections=sections,
-            domains=score_domains,
-            machine_types=machine_types,
-            output_dict=True,
-        )
-        official = official_score(
-            y,
-            s,
-            sections=sections,
-            domains=score_domains,
-            machine_types=machine_types,
-            year=year,
-        )
+        official = official_score(y, s, year=year, **kw)
+    except ValueError as exc:
+        if not _one_class_group(exc) or len(np.unique(y)) < 2:
+            raise  # (nothing at all to evaluate with one class overall)
+        official, official_error = float("nan"), exc
+    try:
+        report = section_report(y, s, output_dict=True, **kw)
+        print(section_report(y, s, **kw), file=out)
+        header = list(report)
+        rows = [
+            ["" if v is None else v for v in values] + [""]
+            for values in zip(*(report[c] for c in header))
+        ]
     except ValueError as exc:
         if not _one_class_group(exc):
             raise
-        _evaluate_undefined(args, out, err, exc, y, s, data, mask, sections)
-        return 0
-    print(
-        section_report(
-            y,
-            s,
-            sections=sections,
-            domains=score_domains,
-            machine_types=machine_types,
-        ),
-        file=out,
-    )
+        # a section/domain group has one class: the groups that are defined,
+        # n/a for the others, and each machine type over all its clips
+        header = ["machine_type", "section", "domain", "n_normal", "n_anomalous"]
+        header += ["auc", "pauc"]
+        keys = list(zip(data.machine_types[mask], sections, domains))
+        table, group_rows = _defined_groups_table(y, s, keys, header[:3])
+        pooled, machine_rows = _defined_groups_table(
+            y, s, list(zip(data.machine_types[mask])), ["machine_type (all clips)"]
+        )
+        print(table + "\n" + pooled, file=out)
+        print(f"(n/a: {_one_line(exc)})", file=out)
+        rows = [[*row, ""] for row in group_rows]
+        rows += [[m, "all", "all", *rest, ""] for m, *rest in machine_rows]
+        rows = [["" if v is None else v for v in row] for row in rows]
     note = ""
     if args.year == 2020 or (args.year is None and namings == ["dcase2020"]):
         note = " (DCASE 2020 ranked by average AUC/pAUC; this is the 2021 formula)"
-    print(f"official score (DCASE {year} formula): {official:.4f}{note}", file=out)
+    if official == official:
+        print(f"official score (DCASE {year} formula): {official:.4f}{note}", file=out)
+    else:
+        print(
+            f"official score (DCASE {year} formula): undefined "
+            f"({_one_line(official_error)})",
+            file=out,
+        )
     if args.out is not None:
-        columns = list(report)
-        rows = [
-            ["" if v is None else v for v in values] + [""]
-            for values in zip(*(report[c] for c in columns))
-        ]
-        last = dict.fromkeys(columns, "")
+        last = dict.fromkeys(header, "")
         last.update(
             machine_type="all",
             section=f"official score (DCASE {year})",
             n_normal=int((y == 0).sum()),
             n_anomalous=int((y == 1).sum()),
         )
-        rows.append([last[c] for c in columns] + [official])
-        _write_csv(args.out, rows, header=[*columns, "official_score"])
+        value = official if official == official else ""
+        rows.append([last[c] for c in header] + [value])
+        _write_csv(args.out, rows, header=[*header, "official_score"])
         print(f"Wrote {args.out}", file=out)
     if args.plots is not None:
         if machine_types is None:  # one machine type: a curve per section
@@ -1497,68 +1524,6 @@ def _run_evaluate(args, out, err):
         say = lambda text: print(text, file=out)  # noqa: E731
         _evaluate_plots(args.plots, y, s, groups, panels, score_domains, say)
     return 0
-
-
-def _evaluate_undefined(args, out, err, exc, y, s, data, mask, sections):
-    """Evaluate when a section/domain group has one class: defined groups only."""
-    import numpy as np
-
-    if len(np.unique(y)) < 2:  # nothing at all can be evaluated
-        raise exc
-
-    machine_types = data.machine_types[mask]
-    domains = data.domains[mask]
-    keys = list(zip(machine_types, sections, domains))
-    table, rows = _defined_groups_table(
-        y, s, keys, ["machine_type", "section", "domain"]
-    )
-    print(table, file=out)
-    by_machine, machine_rows = _defined_groups_table(
-        y, s, list(zip(machine_types)), ["machine_type (all its clips)"]
-    )
-    print(by_machine, file=out)
-    print(
-        f"official score: undefined ({_one_line(exc)} The tables show n/a for such "
-        "groups.)",
-        file=out,
-    )
-    warnings.warn(
-        "a section/domain group has one class: no official score",
-        UserWarning,
-        stacklevel=1,
-    )
-    if args.out is not None:
-        header = [
-            "machine_type",
-            "section",
-            "domain",
-            "n_normal",
-            "n_anomalous",
-            "auc",
-            "pauc",
-        ]
-        lines = [["" if v is None else v for v in row] for row in rows]
-        lines += [
-            [m, "all", "all", *("" if v is None else v for v in rest)]
-            for m, *rest in machine_rows
-        ]
-        _write_csv(args.out, lines, header=header)
-        print(f"Wrote {args.out}", file=out)
-    if args.plots is not None:
-        groups = np.asarray([str(m) for m in machine_types], dtype=object)
-        panels = np.asarray(
-            [f"{m}/{c}" for m, c in zip(machine_types, sections)], dtype=object
-        )
-        domains_or_none = None if set(domains.tolist()) == {"unknown"} else domains
-        _evaluate_plots(
-            args.plots,
-            y,
-            s,
-            groups,
-            panels,
-            domains_or_none,
-            lambda text: print(text, file=out),
-        )
 
 
 _COMMANDS = {

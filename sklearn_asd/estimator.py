@@ -343,6 +343,7 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         # the weights: keep its class instead. Model files shrink 4x.
         net.optimizer_ = None
         net.module = type(net.module_)
+        net.train_split = None  # held the validation clips' features
         self.net_ = net
         self.history_ = net.history
         self.n_epochs_ = len(net.history)

@@ -126,12 +126,16 @@ def _group_name(machine, section, domain=None):
     return ", ".join(parts)
 
 
+class _OneClassGroupError(ValueError):
+    """A metric's group (section, domain) holds only normal or only anomalous clips."""
+
+
 def _auc_pair(y, s, name, max_fpr=_OFFICIAL_MAX_FPR, what="AUC and pAUC"):
     """AUC and McClish pAUC of one group; a one-class group raises."""
     n_anomalous = int(y.sum())
     n_normal = y.shape[0] - n_anomalous
     if n_normal == 0 or n_anomalous == 0:
-        raise ValueError(
+        raise _OneClassGroupError(
             f"{name} has {n_normal} normal and {n_anomalous} anomalous clips: "
             f"computing the {what} requires both classes in every group."
         )

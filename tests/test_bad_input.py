@@ -1540,11 +1540,10 @@ def test_cli_score_bad_files(bad, cli_model, tmp_path):
         )
     bad_file = folder / "section_00_source_train_normal_0003.wav"
     sabotage(bad_file)
-    for target in (tmp_path, bad_file):
+    # --split applies to the tree; a single file takes no tree options
+    for target, split in ((tmp_path, ["--split", "train"]), (bad_file, [])):
         out = tmp_path / f"out_{target.name}"
-        status, _, err = _cli(
-            ["score", model, target, "--out", out, "--split", "train", "--quiet"]
-        )
+        status, _, err = _cli(["score", model, target, "--out", out, *split, "--quiet"])
         assert re.search(pattern, _one_line_error(status, err, "score"))
 
 

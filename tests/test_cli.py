@@ -842,7 +842,7 @@ def test_train_score_real_dcase2023_clips(shared_datasets, tmp_path, capsys):
         ["evaluate", root, "--scores", out, "--machine-type", "fan"], capsys
     )
     assert status == 0, err
-    assert "official score: undefined" in stdout and "domain 'source'" in stdout
+    assert "formula): undefined" in stdout and "domain 'source'" in stdout
     pooled = [line for line in stdout.splitlines() if line.startswith("fan ")][-1]
     assert pooled.split()[1:3] == ["1", "1"]  # 1 normal, 1 anomalous
 
@@ -1015,8 +1015,9 @@ def test_evaluate_defaults_to_scored_machine_types_and_one_class_groups(
         ["evaluate", root, "--scores", scores, "--out", report], capsys
     )
     assert status == 0, err
-    assert "n/a" in out and "official score: undefined" in out
-    assert "warning" in err and "Traceback" not in err
+    assert "n/a" in out
+    assert "official score (DCASE 2021 formula): undefined (section" in out
+    assert "Traceback" not in err
     rows = _read_rows(report)
     assert rows[0][:3] == ["machine_type", "section", "domain"]
     target = [r for r in rows[1:] if r[2] == "target"]
@@ -1071,3 +1072,51 @@ def test_train_on_a_plain_folder_of_recordings(tmp_path, capsys):
         ["train", folder, "--machine-type", "fan", "--out", model], capsys
     )
     _check_usage_error(status, err, "train", "plain folder")
+
+
+def test_score_options_that_do_not_apply_are_usage_errors(trained, tmp_path, capsys):
+    """Check tree options on a file, and --section on a tree, exit 2."""
+    root, model = trained
+    clip = sorted((root / "fan" / "source_test").glob("*.wav"))[0]
+    out = tmp_path / "out"
+    status, _, err = _run(
+        ["score", model, clip, "--out", out, "--machine-type", "fan"], capsys
+    )
+    _check_usage_error(status, err, "score", "apply to DCASE/MIMII trees only")
+    status, _, err = _run(
+        ["score", model, root, "--out", out, "--section", "00"], capsys
+    )
+    _check_usage_error(status, err, "score", "--section applies to one file")
+
+
+def test_score_plain_folder_with_a_model_without_sections(tmp_path, capsys):
+    """Check a saved IsolationForest pipeline scores files; --section is refused."""
+    from sklearn.ensemble import IsolationForest
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_asd.features import AudioLoader, BandStatistics, LogMelSpectrogram
+    from sklearn_asd.persistence import save_model
+
+    sounds = make_machine_sounds(n_normal=6, n_anomalous=0, duration=0.5)
+    paths = []
+    for i, clip in enumerate(sounds.data):
+        paths.append(str(tmp_path / f"rec_{i}.wav"))
+        sf.write(paths[-1], clip, sounds.sr)
+    pipe = make_pipeline(
+        AudioLoader(),
+        LogMelSpectrogram(n_mels=16),
+        BandStatistics(n_mels=16),
+        IsolationForest(random_state=0),
+    ).fit(paths)
+    model = tmp_path / "iforest.joblib"
+    save_model(pipe, model)
+    status, _, err = _run(["score", model, tmp_path, "--out", tmp_path / "r"], capsys)
+    assert status == 0 and err == ""
+    rows = _read_rows(tmp_path / "r" / "anomaly_scores.csv")[1:]
+    np.testing.assert_allclose(
+        sorted(float(r[1]) for r in rows), sorted(-pipe.decision_function(paths))
+    )
+    status, _, err = _run(
+        ["score", model, tmp_path, "--out", tmp_path / "r", "--section", "00"], capsys
+    )
+    _check_usage_error(status, err, "score", "needs a model trained with sections")
