@@ -533,9 +533,7 @@ def _demo_real(args, say):
     # --duration, or to the first training clip's length
     duration = args.duration
     if duration is None:
-        from sklearn_asd.features import _read_audio
-
-        duration = _read_audio(files[train][0], sr=16000, mono=True).shape[0] / 16000
+        duration = _clip_seconds(files[train][0], AudioLoader())
     loader = AudioLoader(duration=duration).fit(files[train].tolist())
     machine_test = machines[test]
     columns = {m: machine_test == m for m in sorted(trained)}
@@ -562,6 +560,13 @@ def _pyplot():
             '--plots needs matplotlib: pip install "sklearn-asd[plot]"'
         ) from None
     return plt
+
+
+def _clip_seconds(path, loader):
+    """Length in seconds of one file as ``loader`` reads it (resampled, mixed)."""
+    from sklearn_asd.features import _read_audio
+
+    return _read_audio(path, sr=loader.sr, mono=loader.mono).shape[0] / loader.sr
 
 
 def _check_plots_folder(folder):
@@ -887,7 +892,6 @@ def _run_train(args, out, err):
     import numpy as np
     import sklearn
 
-    from sklearn_asd.features import _read_audio
     from sklearn_asd.persistence import save_model
 
     progress = _Progress(args.quiet, err)
@@ -903,9 +907,8 @@ def _run_train(args, out, err):
         paths, classes, machines, scheme, namings = _tree_training_set(args)
 
     if "load__duration" not in explicit:
-        loader = pipeline.named_steps["load"]
-        first = _read_audio(paths[0], sr=loader.sr, mono=loader.mono)
-        pipeline.set_params(load__duration=first.shape[0] / loader.sr)
+        duration = _clip_seconds(paths[0], pipeline.named_steps["load"])
+        pipeline.set_params(load__duration=duration)
     det = pipeline.named_steps["det"]
     show_epochs = progress.enabled and "det__verbose" not in explicit
     if show_epochs:
@@ -952,10 +955,6 @@ def _run_train(args, out, err):
 
 def _plain_training_set(args):
     """List the clips of a plain folder of recordings of one healthy machine."""
-    from pathlib import Path
-
-    from sklearn_asd.datasets._dcase import _parse_filename
-
     if args.machine_types or args.year is not None or args.split != "train":
         raise ValueError(
             f"{args.data_root!r} is a plain folder of audio files (every clip is "
@@ -963,11 +962,8 @@ def _plain_training_set(args):
             "and --split apply to DCASE/MIMII trees only"
         )
     files = _audio_files_in(args.data_root)
-    try:  # DCASE file names (e.g. a copied train/ folder): their sections
-        parsed = [_parse_filename(Path("m", "f", Path(p).name)) for p in files]
-    except ValueError:
-        parsed = None
-    if parsed and all(i["section"] != "unknown" for i in parsed):
+    parsed = _name_infos(files)  # DCASE names (a copied train/ folder): sections
+    if parsed:
         keep = [i["target"] != 1 for i in parsed]
         paths = [p for p, k in zip(files, keep) if k]
         classes = [i["section"] for i, k in zip(parsed, keep) if k]
@@ -1150,23 +1146,25 @@ def _audio_files_in(folder):
     )
 
 
-def _plain_sections(paths, scheme, known):
-    """Sections from the file names of a plain folder, if every name gives one."""
+def _name_infos(paths):
+    """Parse DCASE file names of loose files; None unless every name has a section."""
     from pathlib import Path
 
     from sklearn_asd.datasets._dcase import _parse_filename
 
-    if scheme != "section":
+    try:
+        infos = [_parse_filename(Path("m", "f", Path(p).name)) for p in paths]
+    except ValueError:
         return None
-    sections = []
-    for path in paths:
-        try:
-            info = _parse_filename(Path("machine", "folder", Path(path).name))
-        except ValueError:
-            return None
-        if info["section"] == "unknown":
-            return None
-        sections.append(info["section"])
+    return infos if all(i["section"] != "unknown" for i in infos) else None
+
+
+def _plain_sections(paths, scheme, known):
+    """Sections from the file names of a plain folder, if every name gives one."""
+    infos = _name_infos(paths) if scheme == "section" else None
+    if infos is None:
+        return None
+    sections = [i["section"] for i in infos]
     _check_classes(sections, known, lambda i: f"file {paths[i]!r}")
     return sections
 
