@@ -288,6 +288,16 @@ def _build_parser():
         help="name the result files after this year (default: the files' naming)",
     )
     score.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help=(
+            "score each chunk in N worker processes (-1: one per core; each gets "
+            "cores // N threads; default: in this process)"
+        ),
+    )
+    score.add_argument(
         "--section",
         metavar="NAME",
         help=(
@@ -1120,17 +1130,24 @@ def _check_classes(labels, known, describe):
             )
 
 
-def _score_in_chunks(pipeline, paths, sections, chunk_size, progress):
+def _score_in_chunks(pipeline, paths, sections, chunk_size, progress, n_jobs=None):
+    """Score ``chunk_size`` files at a time (split over ``n_jobs`` processes)."""
     import numpy as np
 
     from sklearn_asd.scoring import score_files
 
+    workers = 1 if n_jobs is None else n_jobs if n_jobs > 0 else os.cpu_count() or 1
+    per_job = max(1, -(-chunk_size // workers))  # one piece of each chunk per job
     scores = np.empty(len(paths), dtype=np.float64)
     for start in range(0, len(paths), chunk_size):
         stop = min(start + chunk_size, len(paths))
         part = None if sections is None else sections[start:stop]
         scores[start:stop] = score_files(
-            pipeline, paths[start:stop], sections=part, chunk_size=chunk_size
+            pipeline,
+            paths[start:stop],
+            sections=part,
+            chunk_size=per_job,
+            n_jobs=n_jobs,
         )
         progress(f"  scored {stop}/{len(paths)} clips")
     return scores
@@ -1175,6 +1192,8 @@ def _run_score(args, out, err):
     from sklearn_asd.persistence import load_model
 
     progress = _Progress(args.quiet, err)
+    if args.n_jobs == 0:
+        raise ValueError("--n-jobs must be a positive number of processes, or -1")
     target = args.data_root
     if not os.path.exists(target):
         raise FileNotFoundError(f"DATA_ROOT {target!r} does not exist")
@@ -1223,7 +1242,12 @@ def _run_score(args, out, err):
         progress(f"Scoring {len(paths)} clip(s) against {how} ...")
         secs = None if sections is None else np.asarray(sections, dtype=object)
         scores = _score_in_chunks(
-            pipeline, np.asarray(paths, dtype=object), secs, args.chunk_size, progress
+            pipeline,
+            np.asarray(paths, dtype=object),
+            secs,
+            args.chunk_size,
+            progress,
+            args.n_jobs,
         )
         decisions = _decisions(detector, scores)
         os.makedirs(args.out, exist_ok=True)
@@ -1294,7 +1318,7 @@ def _run_score(args, out, err):
     )
     scores = np.empty(data.filenames.shape[0], dtype=np.float64)
     scores[index] = _score_in_chunks(
-        pipeline, paths.astype(object), sections, args.chunk_size, progress
+        pipeline, paths.astype(object), sections, args.chunk_size, progress, args.n_jobs
     )
     decisions = np.zeros(data.filenames.shape[0], dtype=int)
     decisions[index] = _decisions(detector, scores[index])

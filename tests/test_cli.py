@@ -1120,3 +1120,24 @@ def test_score_plain_folder_with_a_model_without_sections(tmp_path, capsys):
         ["score", model, tmp_path, "--out", tmp_path / "r", "--section", "00"], capsys
     )
     _check_usage_error(status, err, "score", "needs a model trained with sections")
+
+
+def test_score_in_parallel_processes_gives_the_same_files(trained, tmp_path, capsys):
+    """Check score --n-jobs 2 writes the serial scores (up to float rounding)."""
+    root, model = trained
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    assert _run(["score", model, root, "--out", serial, "--quiet"], capsys)[0] == 0
+    argv = ["score", model, root, "--out", parallel, "--n-jobs", "2", "--quiet"]
+    assert _run([*argv, "--chunk-size", "5"], capsys)[0] == 0
+    assert sorted(os.listdir(serial)) == sorted(os.listdir(parallel))
+    for name in os.listdir(serial):
+        a, b = _read_rows(serial / name), _read_rows(parallel / name)
+        assert [r[0] for r in a] == [r[0] for r in b]
+        if name.startswith("anomaly_score"):
+            np.testing.assert_allclose(
+                [float(r[1]) for r in a], [float(r[1]) for r in b], rtol=1e-5
+            )
+    status, _, err = _run(
+        ["score", model, root, "--out", parallel, "--n-jobs", "0"], capsys
+    )
+    _check_usage_error(status, err, "score", "--n-jobs")
