@@ -19,7 +19,6 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, OutlierMixin
@@ -95,12 +94,7 @@ DETECTORS = {
 SECTION_DETECTORS = [name for name, (_, uses) in DETECTORS.items() if uses]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

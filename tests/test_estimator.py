@@ -52,12 +52,7 @@ AE_PARAMS = {
 MEL_PARAMS = {"n_mels": N_MELS, "n_fft": 256, "hop_length": 128}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _det(**params):
