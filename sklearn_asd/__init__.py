@@ -16,9 +16,16 @@ metrics
 estimator
     ``ContrastiveASDEstimator`` (the seed system; ``branches="cnn"`` is the
     DCASE MobileNetV2 baseline) and ``AutoencoderBaseline`` (torch-backed).
+KNNDetector
+    The classical baseline: k-nearest-neighbour distances of clip features
+    (e.g. ``BandStatistics`` -> ``StandardScaler`` -> ``KNNDetector``), with the
+    detectors' API; top-level name only (no torch).
 augment
     Fit-time augmentations: ``Mixup``, ``TimeMask``, ``FrameShift``,
     ``RandomMedianFilter`` and their ``AugmentationChain``.
+model_selection
+    ``AuxiliarySplit``: cross-validation that keeps auxiliary clips (other
+    machines' recordings that train the classifier) out of every test fold.
 scoring
     ``score_files``: score folders of any size in bounded memory.
 persistence
@@ -53,6 +60,7 @@ _SUBMODULES = [
     "export",
     "features",
     "metrics",
+    "model_selection",
     "models",
     "persistence",
     "plotting",
@@ -69,6 +77,7 @@ _LAZY_NAMES = {
     "BandStatistics": "features",
     "ContrastiveASDEstimator": "estimator",
     "AutoencoderBaseline": "estimator",
+    "KNNDetector": "_knn",
     "load_dcase": "datasets",
     "make_machine_sounds": "datasets",
     "partial_auc_score": "metrics",

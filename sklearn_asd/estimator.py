@@ -25,7 +25,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import stats
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -33,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from sklearn_asd.augment import AugmentationChain
 from sklearn_asd.utils._layout import check_spectrogram_layout
+from sklearn_asd.utils._threshold import _seed_threshold
 from sklearn_asd.utils._validation import _check_finite_rows
 
 __all__ = ["AutoencoderBaseline", "ContrastiveASDEstimator"]
@@ -117,28 +117,6 @@ def _check_finite_scores(scores, S, name):
             "training mean, far outside the range seen in fit (check the scale "
             "of the input: log-mel spectrograms in dB)"
         )
-
-
-def _seed_threshold(scores):
-    """DCASE baseline threshold: 0.9 quantile of a gamma fit to training scores.
-
-    The empirical 0.9 quantile replaces it when the fit fails, and when the
-    fitted threshold would flag more than half of the training clips (a gamma
-    whose location sits at the lowest score with a shape below 1, seen on small
-    training sets: its 0.9 quantile fell below 97 % of the scores).
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.size >= 3 and np.ptp(scores) > 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                shape, loc, scale = stats.gamma.fit(scores)
-                threshold = stats.gamma.ppf(0.9, shape, loc=loc, scale=scale)
-            except Exception:  # scipy raises various errors on degenerate data
-                threshold = np.nan
-        if np.isfinite(threshold) and np.mean(scores > threshold) <= 0.5:
-            return float(threshold)
-    return float(np.quantile(scores, 0.9))
 
 
 class _NeuralDetector(OutlierMixin, BaseEstimator):
@@ -240,9 +218,21 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         if unknown:
             raise ValueError(
                 f"unknown section(s) {unknown[:10]}: the detector was trained on "
-                f"sections {self.classes_.tolist()}"
+                f"sections {self._scored_classes().tolist()}"
+            )
+        auxiliary = set(getattr(self, "auxiliary_classes_", np.array([])).tolist())
+        asked = sorted({str(s) for s in sections.tolist() if s in auxiliary})
+        if asked:
+            raise ValueError(
+                f"section(s) {asked[:10]} are auxiliary classes: they trained the "
+                "classifier but are never scored; score with one of the sections "
+                f"{self._scored_classes().tolist()} (or sections=None for the "
+                "best-matching one)"
             )
         return np.array([index[s] for s in sections.tolist()], dtype=np.int64)
+
+    def _scored_classes(self):
+        return getattr(self, "scored_classes_", self.classes_)
 
     # ------------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -304,6 +294,7 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         except TypeError:  # labels of mixed types: order by their text
             classes = sorted(set(raw_sections.tolist()), key=str)
         self.classes_ = np.array(classes, dtype=object)
+        self._set_auxiliary_classes()
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
         labels = np.array([index[s] for s in raw_sections.tolist()], dtype=np.int64)
         S = S[keep]
@@ -348,15 +339,88 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         self.history_ = net.history
         self.n_epochs_ = len(net.history)
         self._after_training()
-        train_scores = self._anomaly_scores(S, labels)
-        _check_finite_scores(train_scores, S, type(self).__name__)
-        if self.contamination == "auto":
-            self.offset_ = -_seed_threshold(train_scores)
-        else:
-            self.offset_ = float(
-                np.percentile(-train_scores, 100.0 * self.contamination)
-            )
+        # the threshold comes from the scored classes' clips only: auxiliary
+        # clips trained the classifier, they are never scored
+        scored = np.isin(labels, self._scored_indices())
+        self.offsets_ = {}
+        for key, train_scores in self._training_scores(S, labels, scored).items():
+            _check_finite_scores(train_scores, S[scored], type(self).__name__)
+            self.offsets_[key] = self._offset_of(train_scores)
         return self
+
+    def _offset_of(self, train_scores):
+        """``offset_`` from the training clips' anomaly scores (contamination)."""
+        if self.contamination == "auto":
+            return -_seed_threshold(train_scores)
+        return float(np.percentile(-train_scores, 100.0 * self.contamination))
+
+    def _set_auxiliary_classes(self):
+        """Set ``auxiliary_classes_`` and ``scored_classes_`` from the parameter."""
+        requested = getattr(self, "auxiliary_classes", None)
+        classes = self.classes_.tolist()
+        if requested is None:
+            auxiliary = []
+        else:
+            if isinstance(requested, str) or not np.iterable(requested):
+                raise ValueError(
+                    "auxiliary_classes must be a list of section labels (or None), "
+                    f"got {requested!r}"
+                )
+            auxiliary = list(dict.fromkeys(requested))
+            missing = [c for c in auxiliary if c not in classes]
+            if missing:
+                raise ValueError(
+                    f"auxiliary class(es) {[str(c) for c in missing[:10]]} do not "
+                    f"occur in the training sections {[str(c) for c in classes[:20]]}"
+                    ": every auxiliary class needs its clips in fit (sections=...)"
+                )
+            if len(auxiliary) == len(classes):
+                raise ValueError(
+                    "every training class is an auxiliary class: at least one "
+                    "section of the machine to monitor must remain to be scored"
+                )
+        aux = set(auxiliary)
+        self.auxiliary_classes_ = np.array(
+            [c for c in classes if c in aux], dtype=object
+        )
+        self.scored_classes_ = np.array(
+            [c for c in classes if c not in aux], dtype=object
+        )
+
+    def _scored_indices(self):
+        aux = set(self.auxiliary_classes_.tolist())
+        return np.array(
+            [i for i, c in enumerate(self.classes_.tolist()) if c not in aux],
+            dtype=np.int64,
+        )
+
+    def _training_scores(self, S, labels, scored):
+        """Anomaly scores of the scored training clips, by ``offsets_`` key."""
+        return {self._score_key(): self._anomaly_scores(S[scored], labels[scored])}
+
+    def _score_key(self):
+        """Key of ``offsets_`` for the current scoring settings."""
+        return "default"
+
+    @property
+    def offset_(self):
+        """Threshold subtracted in ``decision_function`` (current settings)."""
+        offsets = self.__dict__.get("offsets_")
+        if offsets is None:
+            raise AttributeError(f"{type(self).__name__} has no offset_ before fit")
+        key = self._score_key()
+        if key not in offsets:
+            raise AttributeError(
+                f"{type(self).__name__} has no threshold for {key!r} scores"
+            )
+        return offsets[key]
+
+    @offset_.setter
+    def offset_(self, value):
+        offsets = self.__dict__.get("offsets_")
+        if offsets is None:
+            raise AttributeError("offset_ can be set after fit only")
+        offsets[self._score_key()] = float(value)
 
     def _standardize(self, S):
         return ((S - self.feature_mean_) / self.feature_std_).astype(np.float32)
@@ -553,15 +617,26 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         windows = columns.unfold(2, width, 1).mean(dim=3)  # (c, C, n_windows)
         emb = windows.permute(0, 2, 1)  # (c, n_windows, C)
         logits = cnn.classify(emb.reshape(-1, emb.shape[2]))
-        return logits.float().cpu().reshape(emb.shape[0], emb.shape[1], -1)
+        return (
+            logits.float().cpu().reshape(emb.shape[0], emb.shape[1], -1),
+            emb.float().cpu(),
+        )
 
-    def _cnn_scores(self, cnn, S, idx):
-        """Compute the seed score: patch mean of logsumexp(z_{j != s}) - z_s."""
+    def _cnn_outputs(self, cnn, S):
+        """One pass of the CNN branch over whole clips.
+
+        Returns ``(seed, logits, embedding)``: the seed score of every class
+        (patch mean of ``logsumexp(z_{j != s}) - z_s``, shape ``(n, C)``), the
+        patch-mean logits ``(n, C)`` and the patch-mean embedding ``(n, D)``.
+        """
         import torch
 
         hop = self.patch_hop if self.score_hop is None else self.score_hop
         n_classes = len(self.classes_)
-        out = np.empty((S.shape[0], n_classes), dtype=np.float64)
+        n = S.shape[0]
+        seed = np.empty((n, n_classes), dtype=np.float64)
+        mean_logits = np.empty((n, n_classes), dtype=np.float64)
+        embedding = None
         eye = torch.eye(n_classes, dtype=torch.bool)
         shared = self.score_mode == "shared"
         batches = self._clip_batches(S) if shared else self._patch_batches(S, hop)
@@ -569,17 +644,21 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         with torch.inference_mode(), self._autocast():
             for rows, n_patches, x in batches:
                 if shared:
-                    z = self._shared_logits(cnn, x.to(self.net_.device))
+                    z, emb = self._shared_logits(cnn, x.to(self.net_.device))
                 else:
-                    logits, _ = cnn(x.to(self.net_.device))
+                    logits, emb = cnn(x.to(self.net_.device))
                     z = logits.float().cpu().reshape(-1, n_patches, n_classes)
+                    emb = emb.float().cpu().reshape(z.shape[0], n_patches, -1)
                 others = z[:, :, None, :].expand(-1, -1, n_classes, -1)
                 others = others.masked_fill(eye, float("-inf"))
                 a = torch.logsumexp(others, dim=-1) - z  # (c, n_patches, C)
-                out[rows] = a.double().mean(dim=1).numpy()[: rows.stop - rows.start]
-        if idx is None:  # best-matching section: the lowest anomaly score
-            return out.min(axis=1)
-        return out[np.arange(S.shape[0]), idx]
+                k = rows.stop - rows.start
+                seed[rows] = a.double().mean(dim=1).numpy()[:k]
+                mean_logits[rows] = z.double().mean(dim=1).numpy()[:k]
+                if embedding is None:
+                    embedding = np.empty((n, emb.shape[2]), dtype=np.float32)
+                embedding[rows] = emb.mean(dim=1).numpy()[:k]
+        return seed, mean_logits, embedding
 
     def _items_per_clip(self, n_frames):
         if n_frames < self.patch_frames:
@@ -700,8 +779,32 @@ class ContrastiveASDEstimator(_NeuralDetector):
         Branch used for scoring: ``"cnn"`` (the seed's), ``"ae"`` (reconstruction
         error of the autoencoder branch), ``"auto"``: ``"cnn"`` with two or more
         sections, else ``"ae"``. Both branches are trained either way, so it may
-        be changed after fit with ``set_params`` (``offset_`` stays the one of
-        the branch used in fit).
+        be changed after fit with ``set_params``; ``offset_`` follows (fit
+        stores a threshold for each branch and back-end in ``offsets_``).
+    score_method : {"softmax", "knn", "mahalanobis"}, default="softmax"
+        How the CNN branch turns a clip into an anomaly score.
+        ``"softmax"`` (the seed's): patch mean of ``log((1 - p_s) / p_s)``.
+        ``"knn"``: mean cosine distance of the clip's embedding (the patch mean
+        of MobileNetV2's pooled features) to its ``n_neighbors`` nearest
+        training clips of the same section. ``"mahalanobis"``: squared
+        Mahalanobis distance of the embedding to its section's mean training
+        embedding (covariance shared by the sections, Ledoit-Wolf shrinkage).
+        Used only when the CNN branch scores (``score_branch_ == "cnn"``); may
+        be changed after fit with a valid threshold: the training scores behind
+        each back-end's offset leave each clip out of its own neighbours (k-NN)
+        and of its own section mean (Mahalanobis).
+    n_neighbors : int, default=1
+        Neighbours of ``score_method="knn"`` (capped at the training clips of
+        the section).
+    auxiliary_classes : array-like or None, default=None
+        Section labels (values of ``sections`` in fit) of *auxiliary* clips:
+        normal recordings of other machines that train the classifier as
+        extra classes but are never scored and never enter the threshold.
+        They give the section classifier something to tell apart when the
+        machine to monitor has a single section. They must be other machine
+        units, never recordings of the monitored machine: fit warns when the
+        classifier cannot tell an auxiliary class from a scored one (clip
+        accuracy below 75 %, chance 50 %).
     contamination : "auto" or float, default="auto"
         Sets ``offset_``: ``"auto"`` thresholds at the 0.9 quantile of a gamma
         distribution fitted to the training anomaly scores (the DCASE baseline's
@@ -718,13 +821,29 @@ class ContrastiveASDEstimator(_NeuralDetector):
     net_ : skorch.NeuralNet
         The trained net; ``net_.module_.cnn`` is the inference network.
     classes_ : ndarray
-        Sections seen in fit (the classifier's classes).
+        Sections seen in fit (the classifier's classes, auxiliary ones
+        included).
     sections_ : ndarray
         Alias of ``classes_``.
+    auxiliary_classes_ : ndarray
+        The classes of ``classes_`` that are auxiliary (never scored).
+    scored_classes_ : ndarray
+        The classes that can be scored (``classes_`` without the auxiliary
+        ones); ``sections=None`` picks the best-matching one among them.
     score_branch_ : str
-        Branch used for scoring (``"cnn"`` or ``"ae"``).
+        Branch used for scoring (``"cnn"`` or ``"ae"``) after fit; ``"cnn"``
+        whenever there are two or more training classes, auxiliary ones
+        included.
     offset_ : float
-        Threshold subtracted in ``decision_function``.
+        Threshold subtracted in ``decision_function``, for the current
+        ``score_branch`` / ``score_method``.
+    offsets_ : dict
+        Threshold of every available scoring: ``"softmax"``, ``"knn"``,
+        ``"mahalanobis"`` (CNN branch) and ``"ae"`` (autoencoder branch),
+        from the scored classes' training clips.
+    train_embeddings_ : ndarray of shape (n_scored_clips, last_channel)
+        Clip embeddings of the scored classes' training clips (k-NN
+        back-end; absent when the AE branch is the only one that can score).
     history_ : skorch.callbacks.History
         Per-epoch losses: ``train_loss``, ``train_ce``, ``train_recon``,
         ``train_con`` (and ``valid_*``).
@@ -771,6 +890,9 @@ class ContrastiveASDEstimator(_NeuralDetector):
         "augmentation": [AugmentationChain, None],
         "branches": [StrOptions({"dual", "cnn"})],
         "score_branch": [StrOptions({"auto", "cnn", "ae"})],
+        "score_method": [StrOptions({"softmax", "knn", "mahalanobis"})],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "auxiliary_classes": ["array-like", None],
     }
 
     def __init__(
@@ -799,6 +921,9 @@ class ContrastiveASDEstimator(_NeuralDetector):
         device="cpu",
         precision="float32",
         score_branch="auto",
+        score_method="softmax",
+        n_neighbors=1,
+        auxiliary_classes=None,
         contamination="auto",
         random_state=None,
         verbose=0,
@@ -826,6 +951,9 @@ class ContrastiveASDEstimator(_NeuralDetector):
         self.device = device
         self.precision = precision
         self.score_branch = score_branch
+        self.score_method = score_method
+        self.n_neighbors = n_neighbors
+        self.auxiliary_classes = auxiliary_classes
         self.contamination = contamination
         self.random_state = random_state
         self.verbose = verbose
@@ -884,33 +1012,174 @@ class ContrastiveASDEstimator(_NeuralDetector):
             aug_seed=aug_seed,
         )
 
-    def _resolve_branch(self):
-        """Return the scoring branch ("cnn" or "ae") for the current parameters."""
+    def _resolve_branch(self, score_branch=None):
+        """Return the scoring branch ("cnn" or "ae") for ``score_branch``.
+
+        ``None`` uses the current parameter.
+        """
+        score_branch = self.score_branch if score_branch is None else score_branch
         if self.branches == "cnn":
-            if self.score_branch == "ae":
+            if score_branch == "ae":
                 raise ValueError("score_branch='ae' needs branches='dual'")
             return "cnn"
-        if self.score_branch == "auto":
+        if score_branch == "auto":
             return "cnn" if len(self.classes_) >= 2 else "ae"
-        if self.score_branch == "cnn" and len(self.classes_) < 2:
+        if score_branch == "cnn" and len(self.classes_) < 2:
             raise ValueError(
                 "score_branch='cnn' needs at least two sections: with one class the "
                 "section classifier has nothing to learn. Pass sections= with two "
                 "or more classes, or use score_branch='auto' or 'ae'"
             )
-        return self.score_branch
+        return score_branch
 
     def _after_training(self):
         self.sections_ = self.classes_
         self.score_branch_ = self._resolve_branch()
 
+    def _score_key(self):
+        branch = self._resolve_branch()
+        return "ae" if branch == "ae" else self.score_method
+
+    def _cnn(self):
+        module = self.net_.module_
+        return module if self.branches == "cnn" else module.cnn
+
     def _anomaly_scores(self, S, idx):
-        # score_branch is an inference-time choice: it may change after fit
-        if self._resolve_branch() == "cnn":
-            module = self.net_.module_
-            cnn = module if self.branches == "cnn" else module.cnn
-            return self._cnn_scores(cnn, S, idx)
-        return self._ae_scores(S)
+        # score_branch and score_method are inference-time choices: they may
+        # change after fit (offsets_ holds a threshold for each)
+        if self._resolve_branch() == "ae":
+            return self._ae_scores(S)
+        seed, _, embedding = self._cnn_outputs(self._cnn(), S)
+        return self._cnn_method_scores(self.score_method, seed, embedding, idx)
+
+    def _cnn_method_scores(self, method, seed, embedding, idx, leave_one_out=False):
+        """Scores of one CNN back-end from the outputs of :meth:`_cnn_outputs`.
+
+        ``idx`` holds indices into ``classes_`` (``None``: best-matching scored
+        class). ``leave_one_out=True`` scores the stored training embeddings
+        themselves, each without its own row.
+        """
+        from sklearn_asd.utils._neighbors import knn_anomaly_scores
+
+        scored = self._scored_indices()
+        if method == "softmax":
+            if idx is None:  # best-matching scored section: the lowest score
+                return seed[:, scored].min(axis=1)
+            return seed[np.arange(seed.shape[0]), idx]
+        if method == "knn":
+            return knn_anomaly_scores(
+                self.train_embeddings_,
+                self.train_embedding_classes_,
+                embedding,
+                idx,
+                n_neighbors=self.n_neighbors,
+                method="mean",
+                metric="cosine",
+                leave_one_out=leave_one_out,
+            )
+        return self._mahalanobis(embedding, idx, leave_one_out)
+
+    def _mahalanobis(self, embedding, idx, leave_one_out):
+        """Squared Mahalanobis distance to the class mean (shared covariance)."""
+        classes = self.train_embedding_classes_
+        means = self.embedding_means_
+        scored = list(self.embedding_mean_classes_)
+        column = {c: j for j, c in enumerate(scored)}
+        E = embedding.astype(np.float64)
+        P = self.embedding_precision_.astype(np.float64)
+        out = np.empty((E.shape[0], len(scored)), dtype=np.float64)
+        for j in range(len(scored)):
+            diff = E - means[j]
+            if leave_one_out:  # each clip's own class mean without the clip
+                n_j = np.sum(classes == scored[j])
+                own = classes == scored[j]
+                if n_j > 1:
+                    diff[own] *= n_j / (n_j - 1)
+            out[:, j] = np.einsum("ij,jk,ik->i", diff, P, diff)
+        if idx is None:
+            return out.min(axis=1)
+        return out[np.arange(E.shape[0]), [column[i] for i in np.asarray(idx)]]
+
+    def _training_scores(self, S, labels, scored):
+        from sklearn.covariance import LedoitWolf
+
+        if self._resolve_branch("auto") == "ae":
+            return {"ae": self._ae_scores(S[scored])}
+        seed, mean_logits, embedding = self._cnn_outputs(self._cnn(), S)
+        self._check_auxiliary_separation(mean_logits, labels)
+        idx = labels[scored]
+        # embedding back-ends: the scored classes' training clips
+        self.train_embeddings_ = embedding[scored]
+        self.train_embedding_classes_ = idx
+        self.embedding_mean_classes_ = np.unique(idx)
+        self.embedding_means_ = np.stack(
+            [
+                embedding[scored][idx == c].mean(axis=0, dtype=np.float64)
+                for c in self.embedding_mean_classes_
+            ]
+        )
+        centred = (
+            embedding[scored]
+            - self.embedding_means_[np.searchsorted(self.embedding_mean_classes_, idx)]
+        )
+        precision = None
+        if centred.shape[0] >= 2:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                precision = LedoitWolf(assume_centered=True).fit(centred).precision_
+        if precision is None or not np.isfinite(precision).all():
+            # one clip, or constant embeddings: Euclidean distance instead
+            precision = np.eye(centred.shape[1])
+        self.embedding_precision_ = precision.astype(np.float32)
+        scores = {
+            method: self._cnn_method_scores(
+                method, seed[scored], embedding[scored], idx, leave_one_out=True
+            )
+            for method in ("softmax", "knn", "mahalanobis")
+        }
+        if self.branches == "dual":
+            scores["ae"] = self._ae_scores(S[scored])
+        return scores
+
+    def _check_auxiliary_separation(self, mean_logits, labels):
+        """Warn when a scored class and an auxiliary class are hard to tell apart.
+
+        Clip-level accuracy of the classifier between each pair (scored class,
+        auxiliary class) from the patch-mean logits of the two classes, on the
+        training clips (or on the validation clips when ``validation_fraction``
+        holds some out). Chance is 50 %; below 75 % the auxiliary class probably
+        records the machine being monitored (or one that sounds the same).
+        """
+        aux = [
+            i
+            for i, c in enumerate(self.classes_.tolist())
+            if c in set(self.auxiliary_classes_.tolist())
+        ]
+        if not aux:
+            return
+        held_out = np.ones(len(labels), dtype=bool)
+        train_idx = getattr(self.net_, "_train_idx", None)
+        if self.validation_fraction is not None and train_idx is not None:
+            held_out[train_idx] = False
+        where = "held-out validation" if not held_out.all() else "training"
+        for s in self._scored_indices():
+            for a in aux:
+                pair = held_out & np.isin(labels, [s, a])
+                if not pair.any():
+                    continue
+                says_s = mean_logits[pair, s] > mean_logits[pair, a]
+                accuracy = float(np.mean(says_s == (labels[pair] == s)))
+                if accuracy < 0.75:
+                    warnings.warn(
+                        f"the classifier tells auxiliary class "
+                        f"{self.classes_[a]!r} from the training class "
+                        f"{self.classes_[s]!r} apart on only {accuracy:.0%} of the "
+                        f"{where} clips (chance: 50 %): an auxiliary class must "
+                        "be another machine unit, never recordings of the machine "
+                        "being monitored",
+                        UserWarning,
+                        stacklevel=4,
+                    )
 
     def _ae_scores(self, S):
         """Mean over patches of the autoencoder branch's reconstruction MSE."""
@@ -1052,6 +1321,9 @@ class AutoencoderBaseline(_NeuralDetector):
         self.contamination = contamination
         self.random_state = random_state
         self.verbose = verbose
+
+    def _score_key(self):
+        return "ae"
 
     def _items_per_clip(self, n_frames):
         if n_frames < self.n_stack:

@@ -89,6 +89,14 @@ def _unpack(estimator, include_frontend):
         )
     detector = steps[-1][1]
     check_is_fitted(detector)
+    if detector._resolve_branch() == "cnn" and detector.score_method != "softmax":
+        raise ValueError(
+            f"export_onnx exports the seed's softmax score only; this detector "
+            f"scores with score_method={detector.score_method!r} (the training "
+            "embeddings it compares with are not part of the graph): "
+            "set_params(score_method='softmax') before exporting, or score it "
+            "in Python"
+        )
     front = steps[:-1]
     if front and isinstance(front[0][1], AudioLoader):
         front = front[1:]  # file reading stays in Python
@@ -248,7 +256,17 @@ def _modules():
         """Log-mel ``(B, n_mels, n_frames)`` -> per-section scores ``(B, C)``."""
 
         def __init__(
-            self, network, *, branch, mode, mean, std, n_mels, patch_index, n_classes
+            self,
+            network,
+            *,
+            branch,
+            mode,
+            mean,
+            std,
+            n_mels,
+            patch_index,
+            n_classes,
+            auxiliary,
         ):
             super().__init__()
             self.network = network
@@ -263,6 +281,10 @@ def _modules():
             others = np.zeros((n_classes, n_classes), dtype=np.float32)
             np.fill_diagonal(others, -np.inf)
             self.register_buffer("others", torch.from_numpy(others))
+            self.register_buffer(
+                "auxiliary",
+                torch.from_numpy(np.where(auxiliary, np.inf, 0.0).astype(np.float32)),
+            )
 
         def _patches(self, S):
             windows = torch.index_select(S, 2, self.patch_index)
@@ -317,7 +339,8 @@ def _modules():
             for step in self.filters:
                 S = step(S)
             scores = self.scorer(S)  # (B, n_sections)
-            best = scores.min(dim=1).values
+            # best-matching among the scored sections (auxiliary ones: +inf)
+            best = (scores + self.scorer.auxiliary).min(dim=1).values
             own = torch.gather(scores, 1, section.clamp(min=0)[:, None])[:, 0]
             return torch.where(section < 0, best, own), scores
 
@@ -353,6 +376,11 @@ def _scoring_graph(log_mel, filters, detector, include_frontend):
         n_mels=n_mels,
         patch_index=patch_index,
         n_classes=len(detector.classes_),
+        auxiliary=np.isin(
+            np.arange(len(detector.classes_)),
+            detector._scored_indices(),
+            invert=True,
+        ),
     )
     frontend, exported_filters = None, []
     if include_frontend:
@@ -393,6 +421,9 @@ def _metadata(log_mel, filters, detector, include_frontend, branch, mode):
         "sklearn_asd_version": __version__,
         "input": "waveform" if include_frontend else "log_mel",
         "sections": json.dumps([_json_label(c) for c in detector.classes_.tolist()]),
+        "auxiliary_sections": json.dumps(
+            [_json_label(c) for c in getattr(detector, "auxiliary_classes_", [])]
+        ),
         "n_mels": str(detector.n_mels),
         "n_frames": str(detector.n_features_in_ // detector.n_mels),
         "score_sign": "higher_is_more_anomalous",
@@ -502,9 +533,14 @@ def export_onnx(
       ``(batch, n_samples)``, the waveforms the LogMelSpectrogram step takes.
     - ``"section"``: int64 ``(batch,)``, the index of each clip's section in
       the ``"sections"`` metadata (the detector's ``classes_``); a negative
-      index (e.g. -1) scores the clip against its best-matching section, as
-      ``sections=None`` does. An index past the last section makes the runtime
-      raise an error.
+      index (e.g. -1) scores the clip against its best-matching scored
+      section, as ``sections=None`` does (auxiliary classes, listed in the
+      ``"auxiliary_sections"`` metadata, are never the best match). An index
+      past the last section makes the runtime raise an error.
+
+    Only the seed's softmax score is exported: a detector whose CNN branch
+    scores with ``score_method="knn"`` or ``"mahalanobis"`` raises a
+    ``ValueError`` (set ``score_method="softmax"`` first).
 
     Graph outputs (float32, DCASE sign: higher = more anomalous):
 

@@ -2,6 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sklearn_asd import KNNDetector
 from sklearn_asd.estimator import AutoencoderBaseline, ContrastiveASDEstimator
 from sklearn_asd.features import BandStatistics, LogMelSpectrogram, MedianFilter
 
@@ -23,11 +24,14 @@ ESTIMATORS = [
     LogMelSpectrogram(sr=8, n_fft=2, hop_length=1, n_mels=1, pad_mode="constant"),
     MedianFilter(n_mels=1, kernel_size=(1, 3)),
     BandStatistics(n_mels=1),
+    BandStatistics(n_mels=1, features=("bands", "mfcc", "spectral"), n_mfcc=1),
     ContrastiveASDEstimator(**_TINY_CONTRASTIVE),
     ContrastiveASDEstimator(score_mode="shared", **_TINY_CONTRASTIVE),
     AutoencoderBaseline(
         n_mels=1, n_stack=1, hidden_dim=8, bottleneck_dim=2, **_TINY_NET
     ),
+    KNNDetector(),
+    KNNDetector(n_neighbors=2, method="mean", metric="cosine", contamination=0.1),
 ]
 # ContrastiveASDEstimator(branches="cnn") (the MobileNetV2 baseline) refuses data
 # with a single section and is not in this list: the checks fit without sections.

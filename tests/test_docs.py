@@ -33,6 +33,12 @@ PUBLIC = [
     for name in importlib.import_module(f"sklearn_asd.{module}").__all__
 ]
 
+#: Top-level names defined in private modules (``sklearn_asd.KNNDetector`` lives in
+#: ``sklearn_asd._knn``): documented as ``sklearn_asd.<name>``.
+TOP_LEVEL = sorted(
+    name for name, module in sklearn_asd._LAZY_NAMES.items() if module.startswith("_")
+)
+
 # A numpydoc section header: a title line, then a line of dashes as long.
 _HEADER = re.compile(r"^(?P<title>[A-Z][A-Za-z ]*)\n(?P<rule>-+)$", re.M)
 
@@ -76,7 +82,9 @@ def test_numpydoc_section_parser():
 
 
 @pytest.mark.parametrize(
-    ("module", "name"), PUBLIC, ids=[f"{m}.{n}" for m, n in PUBLIC]
+    ("module", "name"),
+    PUBLIC + [(sklearn_asd._LAZY_NAMES[n], n) for n in TOP_LEVEL],
+    ids=[f"{m}.{n}" for m, n in PUBLIC] + TOP_LEVEL,
 )
 def test_public_name_has_doctested_examples(module, name):
     """Check every public name has a numpydoc Examples section with a >>> line."""
@@ -122,6 +130,7 @@ def test_api_reference_lists_every_public_name():
     """Check docs/api.rst lists exactly the public names of every submodule."""
     listed = _api_reference()
     public = {f"sklearn_asd.{module}.{name}" for module, name in PUBLIC}
+    public |= {f"sklearn_asd.{name}" for name in TOP_LEVEL}
     assert sorted(public - listed) == [], "public names missing from docs/api.rst"
     assert sorted(listed - public) == [], "docs/api.rst lists names that are not public"
 
@@ -216,6 +225,8 @@ def test_docs_build_without_warnings(tmp_path):
     # every public name got its API page, every example its gallery page
     for module, name in PUBLIC:
         assert (out / "generated" / f"sklearn_asd.{module}.{name}.html").is_file()
+    for name in TOP_LEVEL:
+        assert (out / "generated" / f"sklearn_asd.{name}.html").is_file()
     for path in EXAMPLES:
         assert (out / "auto_examples" / f"{path.stem}.html").is_file(), path.name
     for page in ("index", "install", "api", "benchmark_results", "results"):

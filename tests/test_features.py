@@ -8,6 +8,7 @@ import soundfile as sf
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_asd.features import (
     AudioLoader,
@@ -295,6 +296,268 @@ def test_band_statistics_rejects_unknown_statistic(rng):
         BandStatistics(n_mels=2, statistics=("median",)).fit(
             rng.standard_normal((2, 4))
         )
+
+
+def _direct_spectral(S):
+    """The 5 spectral descriptors from their definitions, straight on 10 ** (S / 10).
+
+    ``S`` is (n_clips, n_mels, n_frames); returns (n_clips, 5, n_frames).
+    """
+    P = 10.0 ** (S / 10.0)
+    k = np.arange(S.shape[1])[None, :, None]
+    total = P.sum(axis=1)
+    centroid = (k * P).sum(axis=1) / total
+    bandwidth = np.sqrt(((k - centroid[:, None]) ** 2 * P).sum(axis=1) / total)
+    share = np.cumsum(P, axis=1) / total[:, None]
+    rolloff = np.array(
+        [[np.flatnonzero(col >= 0.85)[0] for col in clip.T] for clip in share]
+    )
+    flatness = np.exp(np.log(P).mean(axis=1)) / P.mean(axis=1)
+    energy = 10.0 * np.log10(total)
+    return np.stack([centroid, bandwidth, rolloff, flatness, energy], axis=1)
+
+
+def _summary(G, stats=("mean", "std")):
+    """Statistic-major summary over frames of (n_clips, n_rows, n_frames)."""
+    funcs = {"mean": np.mean, "std": np.std, "min": np.min, "max": np.max}
+    return np.hstack([funcs[s](G, axis=2) for s in stats])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_band_statistics_default_is_unchanged(rng, dtype):
+    """Check the default output is every band's mean then std, bit for bit."""
+    X = (rng.standard_normal((4, 5 * 9)) * 20 - 40).astype(dtype)
+    S = X.reshape(4, 5, 9)
+    expected = np.hstack([S.mean(axis=2), S.std(axis=2)])
+    default = BandStatistics(n_mels=5).fit_transform(X)
+    explicit = BandStatistics(n_mels=5, features=("bands",), n_mfcc=3).fit_transform(X)
+    assert default.dtype == dtype
+    np.testing.assert_array_equal(default, expected)
+    np.testing.assert_array_equal(explicit, expected)
+
+
+def test_band_statistics_mfcc_matches_librosa(rng):
+    """Check the "mfcc" group against librosa.feature.mfcc on log-mel clips."""
+    S_flat = LogMelSpectrogram(n_mels=40).fit_transform(_tone_and_noise(rng))
+    stats = ("mean", "std", "min", "max")
+    out = BandStatistics(
+        n_mels=40, statistics=stats, features=("mfcc",), n_mfcc=13
+    ).fit_transform(S_flat)
+    M = np.stack(
+        [librosa.feature.mfcc(S=S, n_mfcc=13) for S in S_flat.reshape(3, 40, -1)]
+    )
+    assert out.shape == (3, 13 * 4)
+    np.testing.assert_allclose(out, _summary(M, stats), rtol=1e-5, atol=1e-3)
+
+
+def test_band_statistics_mfcc_matches_librosa_on_real_log_mel(shared_datasets):
+    """Check the "mfcc" group equals librosa's MFCC of a real clip's log-mel."""
+    y, _ = sf.read(
+        shared_datasets / "mimii-becode-demo-ch0/fan/normal/00000000.wav",
+        dtype="float32",
+    )
+    S_flat = LogMelSpectrogram().fit_transform(y[None, :]).astype(np.float64)
+    out = BandStatistics(features=("mfcc",), n_mfcc=20).fit_transform(S_flat)
+    M = librosa.feature.mfcc(S=S_flat.reshape(128, -1), n_mfcc=20)
+    np.testing.assert_allclose(out, _summary(M[None]), rtol=1e-10, atol=1e-9)
+    # 20 coefficients of real audio: c0 carries the loudness, the rest the shape
+    assert np.abs(M[0]).mean() > np.abs(M[1:]).mean(axis=1).max()
+
+
+def test_band_statistics_spectral_hand_made_frames():
+    """Check the 5 descriptors on frames with known answers (6 bands, 3 frames).
+
+    Frame 0: one active band (2) at 30 dB, the others at -1000 dB; frame 1: a flat
+    spectrum at 0 dB; frame 2: bands 1 and 3 at 10 dB, the others at -1000 dB.
+    """
+    S = np.full((6, 3), -1000.0)
+    S[2, 0] = 30.0
+    S[:, 1] = 0.0
+    S[[1, 3], 2] = 10.0
+    stats = BandStatistics(
+        n_mels=6, statistics=("min", "max"), features=("spectral",)
+    ).fit(S.reshape(1, -1))
+    out = stats.transform(S.reshape(1, -1))[0]
+    names = stats.get_feature_names_out().tolist()
+    got = dict(zip(names, out))
+    # centroid: band 2 / mean band 2.5 / midway between 1 and 3
+    assert got["min_centroid"] == pytest.approx(2.0)
+    assert got["max_centroid"] == pytest.approx(2.5)
+    # bandwidth: 0 for one band, 1 for two bands 2 apart, sqrt(35/12) when flat
+    assert got["min_bandwidth"] == pytest.approx(0.0, abs=1e-12)
+    assert got["max_bandwidth"] == pytest.approx(np.sqrt(35 / 12))
+    # rolloff: band 2 / band 5 (5/6 < 0.85 of a flat spectrum) / band 3
+    assert (got["min_rolloff"], got["max_rolloff"]) == (2.0, 5.0)
+    # flatness: 1 for the flat frame, 0 for the peaky ones
+    assert got["max_flatness"] == pytest.approx(1.0)
+    assert got["min_flatness"] == pytest.approx(0.0, abs=1e-12)
+    # energy: 30 dB, 10 log10(6) and 10 + 10 log10(2) dB
+    assert got["max_energy_db"] == pytest.approx(30.0)
+    assert got["min_energy_db"] == pytest.approx(10 * np.log10(6))
+
+
+def test_band_statistics_spectral_matches_direct_numpy(rng):
+    """Check the descriptors against their definitions on random log-mel clips."""
+    X = rng.uniform(-80, 20, size=(3, 12 * 25))
+    stats = ("mean", "std", "min", "max")
+    out = BandStatistics(
+        n_mels=12, statistics=stats, features=("spectral",)
+    ).fit_transform(X)
+    expected = _summary(_direct_spectral(X.reshape(3, 12, 25)), stats)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_band_statistics_shift_in_db(rng):
+    """Check a gain of +c dB moves only the energy (by c) and MFCC 0 (by c sqrt(M))."""
+    X = rng.uniform(-80, 0, size=(2, 16 * 10))
+    est = BandStatistics(
+        n_mels=16, statistics=("mean",), features=("mfcc", "spectral"), n_mfcc=4
+    ).fit(X)
+    diff = est.transform(X + 7.0) - est.transform(X)
+    expected = np.zeros(9)
+    expected[0] = 7.0 * np.sqrt(16)
+    expected[8] = 7.0
+    np.testing.assert_allclose(diff, np.tile(expected, (2, 1)), atol=1e-9)
+
+
+def test_band_statistics_groups_order_shape_and_names(rng):
+    """Check the groups come in the order given, statistic-major, with names."""
+    X = rng.uniform(-80, 0, size=(3, 6 * 11))
+    stats = ("mean", "max")
+    parts = {
+        f: BandStatistics(
+            n_mels=6, statistics=stats, features=(f,), n_mfcc=4
+        ).fit_transform(X)
+        for f in ("bands", "mfcc", "spectral")
+    }
+    est = BandStatistics(
+        n_mels=6, statistics=stats, features=("spectral", "bands", "mfcc"), n_mfcc=4
+    ).fit(X)
+    out = est.transform(X)
+    assert out.shape == (3, 2 * 5 + 2 * 6 + 2 * 4)
+    np.testing.assert_array_equal(
+        out, np.hstack([parts["spectral"], parts["bands"], parts["mfcc"]])
+    )
+    names = est.get_feature_names_out()
+    assert names.shape == (out.shape[1],)
+    assert names[:5].tolist() == [
+        "mean_centroid",
+        "mean_bandwidth",
+        "mean_rolloff",
+        "mean_flatness",
+        "mean_energy_db",
+    ]
+    assert names[5:10].tolist() == [
+        "max_centroid",
+        "max_bandwidth",
+        "max_rolloff",
+        "max_flatness",
+        "max_energy_db",
+    ]
+    assert names[10:12].tolist() == ["mean_mel0", "mean_mel1"]
+    assert names[16:18].tolist() == ["max_mel0", "max_mel1"]
+    assert names[22:].tolist() == [f"{s}_mfcc{j}" for s in stats for j in range(4)]
+    # bands, the mfcc and the spectral values are 3 distinct groups
+    assert len(set(names)) == names.size
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"features": ("bands", "chroma")}, "features must be"),
+        ({"features": ()}, "features must be"),
+        ({"features": ("mfcc", "mfcc")}, "features must be"),
+        ({"features": ("mfcc",), "n_mfcc": 5}, "n_mfcc=5 exceeds n_mels=4"),
+    ],
+)
+def test_band_statistics_rejects_bad_features(rng, params, match):
+    """Check unknown, empty or repeated groups and n_mfcc > n_mels are refused."""
+    X = rng.standard_normal((2, 4 * 3))
+    with pytest.raises(ValueError, match=match):
+        BandStatistics(n_mels=4, **params).fit(X)
+    # set after fit: transform checks again
+    est = BandStatistics(n_mels=4).fit(X)
+    with pytest.raises(ValueError, match=match):
+        est.set_params(**params).transform(X)
+
+
+@pytest.mark.parametrize(
+    "params", [{"features": "mfcc"}, {"n_mfcc": 0}, {"n_mfcc": 2.5}]
+)
+def test_band_statistics_rejects_bad_parameter_types(rng, params):
+    """Check a bare string of features and non-positive n_mfcc are refused."""
+    with pytest.raises(InvalidParameterError):
+        BandStatistics(n_mels=4, **params).fit(rng.standard_normal((2, 4 * 3)))
+
+
+def test_band_statistics_n_mfcc_unused_without_mfcc(rng):
+    """Check n_mfcc > n_mels is fine when the "mfcc" group is not asked for."""
+    X = rng.standard_normal((2, 2 * 3))
+    out = BandStatistics(n_mels=2, features=("bands", "spectral")).fit_transform(X)
+    assert out.shape == (2, 2 * 2 + 2 * 5)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale"), [(np.float32, 1e30), (np.float32, 2e37), (np.float64, 1e300)]
+)
+def test_band_statistics_new_groups_of_huge_values(rng, dtype, scale):
+    """Check MFCC and spectral statistics of huge values are finite and right.
+
+    float32 DCTs of 2e37-scale values overflow in their intermediate sums (the
+    coefficients themselves fit): those clips are recomputed in float64.
+    """
+    X = (rng.uniform(0.5, 1.0, size=(3, 16 * 10)) * scale).astype(dtype)
+    X[0] *= -1.0
+    stats = ("mean", "std", "min", "max")
+    out = BandStatistics(
+        n_mels=16, statistics=stats, features=("mfcc", "spectral"), n_mfcc=16
+    ).fit_transform(X)
+    assert out.dtype == dtype
+    assert np.isfinite(out).all()
+    S = X.astype(np.float64).reshape(3, 16, 10)
+    C = librosa.feature.mfcc(S=S / scale, n_mfcc=16)
+    np.testing.assert_allclose(
+        out[:, : 16 * 4], _summary(C, stats) * scale, rtol=1e-4, atol=1e-6 * scale
+    )
+    # every band but the loudest is far below it in dB: their P is 0
+    centroid_mean = out[:, 16 * 4]
+    np.testing.assert_allclose(centroid_mean, S.argmax(axis=1).mean(axis=1), rtol=1e-6)
+    energy_max = out[:, 16 * 4 + 5 * 3 + 4]
+    np.testing.assert_allclose(energy_max, S.max(axis=(1, 2)), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale"), [(np.float32, 3e38), (np.float64, 1.7e308)]
+)
+def test_band_statistics_mfcc_beyond_the_dtype_raises(rng, dtype, scale):
+    """Check MFCCs the dtype cannot hold raise a ValueError, never inf or NaN."""
+    X = (rng.uniform(0.9, 1.0, size=(2, 16 * 4)) * scale).astype(dtype)
+    est = BandStatistics(n_mels=16, features=("mfcc",)).set_params(n_mfcc=3)
+    with pytest.raises(ValueError, match=r"MFCCs of row\(s\) 0, 1 exceed the"):
+        est.fit_transform(X)
+    # the spectral descriptors of the same clips are finite
+    out = BandStatistics(n_mels=16, features=("spectral",)).fit_transform(X)
+    assert out.dtype == dtype
+    assert np.isfinite(out).all()
+
+
+def test_band_statistics_clone_and_pickle(rng):
+    """Check the new parameters survive clone and pickling."""
+    X = rng.uniform(-80, 0, size=(2, 8 * 5))
+    est = BandStatistics(n_mels=8, features=("mfcc", "spectral"), n_mfcc=3).fit(X)
+    assert clone(est).get_params()["features"] == ("mfcc", "spectral")
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.transform(X), est.transform(X))
+    np.testing.assert_array_equal(
+        again.get_feature_names_out(), est.get_feature_names_out()
+    )
+    # a model pickled before features/n_mfcc existed keeps its old output
+    old = BandStatistics(n_mels=8).fit(X)
+    state = dict(old.__getstate__())
+    del state["features"], state["n_mfcc"]
+    restored = BandStatistics.__new__(BandStatistics)
+    restored.__setstate__(state)
+    np.testing.assert_array_equal(restored.transform(X), old.transform(X))
 
 
 # -------------------------------------------------------------------- AudioLoader

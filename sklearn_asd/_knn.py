@@ -1,0 +1,354 @@
+# Authors: The sklearn_asd developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""k-nearest-neighbour outlier detector on clip features (the classical baseline)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sklearn_asd.estimator import _check_labels
+from sklearn_asd.utils._neighbors import METHODS, METRICS, knn_anomaly_scores
+from sklearn_asd.utils._threshold import _seed_threshold
+
+__all__ = ["KNNDetector"]
+
+
+def _missing_positions(labels):
+    """Positions of None/NaN labels (NaN != NaN would make one class per clip)."""
+    return [
+        i
+        for i, s in enumerate(labels)
+        if s is None or (isinstance(s, (float, np.floating)) and np.isnan(s))
+    ]
+
+
+class KNNDetector(OutlierMixin, BaseEstimator):
+    """Outlier detector scoring clips by their distance to normal training clips.
+
+    The anomaly score of a clip is its distance to its ``n_neighbors``-th nearest
+    training clip (``method="largest"``) or its mean distance to the
+    ``n_neighbors`` nearest (``method="mean"``), among the training clips of its
+    own section. It takes any feature matrix, for example per-clip statistics::
+
+        LogMelSpectrogram -> BandStatistics -> StandardScaler -> KNNDetector
+
+    The API and sign conventions are those of
+    :class:`~sklearn_asd.estimator.ContrastiveASDEstimator`: ``fit`` takes DCASE
+    labels and ``sections`` (routed by metadata routing), ``anomaly_score`` is
+    higher for anomalous clips, ``score_samples`` is its opposite,
+    ``decision_function = score_samples - offset_`` and ``predict`` gives +1
+    (normal) / -1 (anomalous).
+
+    Training scores, from which ``offset_`` is set, are leave-one-out: a
+    training clip never counts as its own neighbour (it would score 0). A clip
+    identical to a training clip is scored as that clip, leave-one-out, so
+    that ``predict`` on the training set flags the share ``contamination`` of
+    it.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbours. Capped at the number of training clips of the
+        section minus one for the training scores, and at the number of
+        training clips of the section for new clips.
+    method : {"largest", "mean"}, default="largest"
+        Distance to the k-th nearest training clip, or mean distance to the k
+        nearest.
+    metric : {"euclidean", "cosine", "manhattan"}, default="euclidean"
+        Distance between feature vectors (``"cosine"``: one minus the cosine
+        similarity).
+    contamination : "auto" or float, default="auto"
+        Sets ``offset_``: ``"auto"`` thresholds at the 0.9 quantile of a gamma
+        distribution fitted to the leave-one-out training scores (the DCASE
+        baseline rule, as :class:`~sklearn_asd.estimator.ContrastiveASDEstimator`);
+        a float in (0, 0.5] is the share of training clips flagged as anomalous.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_sections,)
+        Sections seen in ``fit`` (a single placeholder class ``0`` when fit
+        without ``sections``).
+    offset_ : float
+        ``decision_function = score_samples - offset_``.
+    n_samples_fit_ : int
+        Number of training clips kept (clips labelled 1 are left out).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen in ``fit``, when ``X`` has string column
+        names.
+
+    See Also
+    --------
+    sklearn_asd.features.BandStatistics : Per-clip features to score.
+    sklearn_asd.estimator.ContrastiveASDEstimator : The neural detector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_asd import KNNDetector
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> det = KNNDetector(n_neighbors=1).fit(X)
+    >>> det.anomaly_score(np.array([[1.5], [10.0]]))
+    array([0.5, 7. ])
+    >>> det.predict(np.array([[1.5], [10.0]]))
+    array([ 1, -1])
+    """
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "method": [StrOptions(set(METHODS))],
+        "metric": [StrOptions(set(METRICS))],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    # sections reach fit and scoring methods through metadata routing by default
+    __metadata_request__fit = {"sections": True, "domains": False}
+    __metadata_request__score_samples = {"sections": True}
+    __metadata_request__decision_function = {"sections": True}
+    __metadata_request__predict = {"sections": True}
+
+    def __init__(
+        self,
+        *,
+        n_neighbors=5,
+        method="largest",
+        metric="euclidean",
+        contamination="auto",
+    ):
+        self.n_neighbors = n_neighbors
+        self.method = method
+        self.metric = metric
+        self.contamination = contamination
+
+    def _section_labels(self, sections, n_samples):
+        sections = np.asarray(sections, dtype=object)
+        if sections.ndim != 1 or sections.shape[0] != n_samples:
+            raise ValueError(
+                f"sections must be 1-D with one label per clip: got shape "
+                f"{sections.shape} for {n_samples} clips"
+            )
+        missing = _missing_positions(sections.tolist())
+        if missing:
+            raise ValueError(
+                f"sections holds missing labels (None or NaN) at position(s) "
+                f"{missing[:10]}: every clip needs its section"
+            )
+        return sections
+
+    def _encode_sections(self, sections, n_samples):
+        """Map scoring-time sections to indices into ``classes_`` (None: None)."""
+        if sections is None:
+            return None
+        sections = self._section_labels(sections, n_samples)
+        index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        unknown = sorted({str(s) for s in sections.tolist() if s not in index})
+        if unknown:
+            raise ValueError(
+                f"unknown section(s) {unknown[:10]}: the detector was trained on "
+                f"sections {self.classes_.tolist()}"
+            )
+        return np.array([index[s] for s in sections.tolist()], dtype=np.int64)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, sections=None, domains=None):
+        """Store the normal training clips and set the threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_features)
+            Clip features.
+        y : array-like of shape (n_clips,), default=None
+            DCASE labels, 0 = normal, 1 = anomalous; clips labelled 1 are left out
+            of training. ``None`` trains on every clip. Negative labels raise a
+            ``ValueError``.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip (any hashable labels): neighbours are searched
+            among the training clips of the clip's own section. Routed by
+            metadata routing.
+        domains : array-like of shape (n_clips,), default=None
+            Accepted for API symmetry; training ignores it.
+
+        Returns
+        -------
+        self : object
+            Fitted detector.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):  # sklearn's sum check
+            X = validate_data(self, X, dtype=np.float64)
+        n = X.shape[0]
+        keep = np.ones(n, dtype=bool)
+        if y is not None:
+            keep = _check_labels(y, n)
+            if not keep.any():
+                raise ValueError(
+                    f"all {n} sample(s) are labelled 1 (anomalous): the detector "
+                    "trains on normal clips (label 0) only"
+                )
+        if sections is None:
+            raw = np.zeros(n, dtype=object)
+        else:
+            raw = self._section_labels(sections, n)
+        raw = raw[keep]
+        try:
+            classes = sorted(set(raw.tolist()))
+        except TypeError:  # labels of mixed types: order by their text
+            classes = sorted(set(raw.tolist()), key=str)
+        index = {c: i for i, c in enumerate(classes)}
+        labels = np.array([index[s] for s in raw.tolist()], dtype=np.int64)
+        counts = np.bincount(labels, minlength=len(classes))
+        if (counts < 2).any():
+            lonely = [str(classes[i]) for i in np.flatnonzero(counts < 2)]
+            where = "" if sections is None else f" of section(s) {lonely[:10]}"
+            raise ValueError(
+                f"KNNDetector needs at least 2 training clips per section (a clip "
+                f"is not its own neighbour), got 1 sample{where}"
+            )
+        X = X[keep]
+        train_scores = knn_anomaly_scores(
+            X,
+            labels,
+            X,
+            labels,
+            n_neighbors=self.n_neighbors,
+            method=self.method,
+            metric=self.metric,
+            leave_one_out=True,
+        )
+        self._check_finite(train_scores)
+        self.classes_ = np.array(classes, dtype=object)
+        self._fit_X = X
+        self._fit_labels = labels
+        self.n_samples_fit_ = X.shape[0]
+        if self.contamination == "auto":
+            self.offset_ = -_seed_threshold(train_scores)
+        else:
+            self.offset_ = float(
+                np.percentile(-train_scores, 100.0 * self.contamination)
+            )
+        return self
+
+    @staticmethod
+    def _check_finite(scores):
+        bad = np.flatnonzero(~np.isfinite(scores))
+        if bad.size:
+            raise ValueError(
+                f"KNNDetector computed non-finite anomaly scores for row(s) "
+                f"{', '.join(map(str, bad[:10]))}: their distances exceed the "
+                "float64 range (standardize the features, e.g. with StandardScaler)"
+            )
+
+    def anomaly_score(self, X, *, sections=None):
+        """Compute the anomaly score of each clip (DCASE sign: higher = anomalous).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_features)
+            Clip features.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip, among ``classes_``. ``None`` scores each clip
+            against its best-matching section (the smallest score).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_clips,), float64
+            Distances to the nearest training clips.
+        """
+        check_is_fitted(self)
+        with np.errstate(over="ignore", invalid="ignore"):  # sklearn's sum check
+            X = validate_data(self, X, dtype=np.float64, reset=False)
+        idx = self._encode_sections(sections, X.shape[0])
+        scores = knn_anomaly_scores(
+            self._fit_X,
+            self._fit_labels,
+            X,
+            idx,
+            n_neighbors=self.n_neighbors,
+            method=self.method,
+            metric=self.metric,
+        )
+        self._check_finite(scores)
+        return scores
+
+    def score_samples(self, X, *, sections=None):
+        """Compute the normality score, the opposite of :meth:`anomaly_score`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_features)
+            Clip features.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip; ``None`` uses the best-matching section.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_clips,), float64
+            Higher for more normal clips.
+        """
+        return -self.anomaly_score(X, sections=sections)
+
+    def decision_function(self, X, *, sections=None):
+        """Compute the shifted normality score, negative for predicted anomalies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_features)
+            Clip features.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip; ``None`` uses the best-matching section.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_clips,), float64
+            ``score_samples(X) - offset_``.
+        """
+        return self.score_samples(X, sections=sections) - self.offset_
+
+    def predict(self, X, *, sections=None):
+        """Predict +1 for normal clips and -1 for anomalous ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_features)
+            Clip features.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip; ``None`` uses the best-matching section.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_clips,)
+            +1 (normal) or -1 (anomalous).
+        """
+        decision = self.decision_function(X, sections=sections)
+        return np.where(decision < 0, -1, 1)
+
+    def fit_predict(self, X, y=None, *, sections=None, domains=None):
+        """Fit, then predict on the same clips.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_features)
+            Clip features.
+        y : array-like of shape (n_clips,), default=None
+            DCASE labels (0 normal, 1 anomalous); anomalies are left out of fit.
+        sections : array-like of shape (n_clips,), default=None
+            Section of each clip.
+        domains : array-like of shape (n_clips,), default=None
+            Ignored by training.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_clips,)
+            +1 (normal) or -1 (anomalous).
+        """
+        return self.fit(X, y, sections=sections, domains=domains).predict(
+            X, sections=sections
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,305 @@
+"""Auxiliary classes and the CNN branch's embedding back-ends (score_method)."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_asd import ContrastiveASDEstimator
+from sklearn_asd.datasets import make_machine_sounds
+from sklearn_asd.features import LogMelSpectrogram
+from sklearn_asd.metrics import auc_scorer
+from sklearn_asd.model_selection import AuxiliarySplit
+
+N_MELS = 8
+PARAMS = {
+    "n_mels": N_MELS,
+    "patch_frames": 8,
+    "patch_hop": 4,
+    "width": 0.25,
+    "last_channel": 16,
+    "embedding_dim": 8,
+    "ae_hidden_dim": 16,
+    "ae_bottleneck_dim": 4,
+    "max_epochs": 6,
+    "lr": 1e-2,
+    "batch_size": 16,
+    "random_state": 0,
+}
+MEL_PARAMS = {"n_mels": N_MELS, "n_fft": 256, "hop_length": 128}
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _det(**params):
+    return ContrastiveASDEstimator(**{**PARAMS, **params})
+
+
+def _data(n_main=8, n_aux=8, seed=0):
+    """One machine ("fan", one section) and two auxiliary machines."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_main + 2 * n_aux, N_MELS * 20)).astype(np.float32)
+    sections = np.array(
+        ["fan"] * n_main + ["aux:a"] * n_aux + ["aux:b"] * n_aux, dtype=object
+    )
+    X[sections == "aux:a"] += 3.0
+    X[sections == "aux:b"] -= 3.0
+    return X, sections
+
+
+AUX = ["aux:a", "aux:b"]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, sections = _data()
+    return _det(auxiliary_classes=AUX).fit(X, sections=sections), X, sections
+
+
+def test_auxiliary_classes_train_but_are_not_scored(fitted):
+    """Check classes_, auxiliary_classes_, scored_classes_ and the CNN branch."""
+    det, _, _ = fitted
+    assert det.classes_.tolist() == ["aux:a", "aux:b", "fan"]
+    assert det.auxiliary_classes_.tolist() == ["aux:a", "aux:b"]
+    assert det.scored_classes_.tolist() == ["fan"]
+    # one scored section, but three training classes: the classifier scores
+    assert det.score_branch_ == "cnn"
+    assert det.net_.module_.cnn.classifier[-1].out_features == 3
+
+
+def test_auxiliary_clips_never_move_the_threshold():
+    """Check that offset_ depends on the scored clips only.
+
+    Two fits that differ only in the auxiliary rows' *order* train the same
+    classifier's classes; the threshold is computed from the scored clips'
+    training scores, so recomputing it from those scores gives offset_ exactly.
+    """
+    X, sections = _data()
+    det = _det(auxiliary_classes=AUX).fit(X, sections=sections)
+    main = sections == "fan"
+    for method in ("softmax", "knn", "mahalanobis"):
+        det.set_params(score_method=method)
+        if method == "softmax":
+            train_scores = det.anomaly_score(X[main], sections=sections[main])
+        else:  # leave-one-out training scores, recomputed from the stored ones
+            seed, _, emb = det._cnn_outputs(
+                det._cnn(), det._standardize(X[main].reshape(-1, N_MELS, 20))
+            )
+            idx = np.full(main.sum(), 2)
+            train_scores = det._cnn_method_scores(
+                method, seed, emb, idx, leave_one_out=True
+            )
+        assert det.offset_ == pytest.approx(det._offset_of(train_scores))
+    # the same fit with contamination=0.5 puts the threshold at the median of
+    # the scored clips' scores: half of them predicted anomalous, whatever the
+    # auxiliary clips' scores would be
+    det = _det(auxiliary_classes=AUX, contamination=0.5).fit(X, sections=sections)
+    flagged = det.predict(X[main], sections=sections[main]) == -1
+    assert flagged.mean() == pytest.approx(0.5, abs=1 / main.sum())
+
+
+def test_best_matching_section_is_among_scored_classes(fitted):
+    """Check that sections=None never scores against an auxiliary class."""
+    det, X, sections = fitted
+    aux_rows = X[sections != "fan"]
+    # an auxiliary machine's clip matches its own class best; unscored, it is
+    # scored against "fan", the only scored class
+    np.testing.assert_array_equal(
+        det.anomaly_score(aux_rows),
+        det.anomaly_score(aux_rows, sections=["fan"] * len(aux_rows)),
+    )
+
+
+def test_scoring_an_auxiliary_class_raises(fitted):
+    """Check the clear error for sections that name an auxiliary class."""
+    det, X, _ = fitted
+    with pytest.raises(ValueError, match="auxiliary classes"):
+        det.anomaly_score(X[:2], sections=["fan", "aux:a"])
+
+
+@pytest.mark.parametrize(
+    "auxiliary, match",
+    [
+        (["aux:zzz"], "do not occur in the training sections"),
+        (["aux:a", "aux:b", "fan"], "at least one section"),
+    ],
+)
+def test_invalid_auxiliary_classes_raise(auxiliary, match):
+    """Check errors for unknown and all-auxiliary auxiliary_classes."""
+    X, sections = _data()
+    det = _det(auxiliary_classes=auxiliary)
+    with pytest.raises(ValueError, match=match):
+        det.fit(X, sections=sections)
+    assert not hasattr(det, "net_")
+
+
+def test_auxiliary_classes_as_a_string_raises():
+    """Check that a bare string is not taken as a list of characters."""
+    X, sections = _data()
+    with pytest.raises(InvalidParameterError, match="auxiliary_classes"):
+        _det(auxiliary_classes="aux:a").fit(X, sections=sections)
+
+
+def test_warns_when_auxiliary_class_is_the_same_machine():
+    """Check the warning when an auxiliary class sounds like the scored one."""
+    X, sections = _data()
+    same = X.copy()
+    same[sections == "aux:a"] = X[sections == "fan"]  # "aux:a" = the fan itself
+    with pytest.warns(UserWarning, match="auxiliary class 'aux:a'.*another machine"):
+        _det(auxiliary_classes=AUX).fit(same, sections=sections)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _det(auxiliary_classes=AUX).fit(X, sections=sections)
+
+
+@pytest.mark.parametrize("method", ["softmax", "knn", "mahalanobis"])
+def test_score_methods_keep_cnn_branch_and_valid_thresholds(fitted, method):
+    """Check every back-end: CNN branch, finite scores, its own offset."""
+    det, X, sections = fitted
+    det.set_params(score_method=method)
+    try:
+        scores = det.anomaly_score(X[:8], sections=sections[:8])
+        assert det.score_branch_ == "cnn"
+        assert np.isfinite(scores).all()
+        assert det.offset_ == det.offsets_[method]
+        np.testing.assert_allclose(
+            det.decision_function(X[:8], sections=sections[:8]),
+            -scores - det.offsets_[method],
+        )
+    finally:
+        det.set_params(score_method="softmax")
+    assert set(det.offsets_) == {"softmax", "knn", "mahalanobis", "ae"}
+
+
+def test_knn_training_scores_leave_each_clip_out(fitted):
+    """Check that a training clip is not its own nearest neighbour.
+
+    Scored again, the training clips get the leave-one-out scores behind the
+    k-NN threshold (a query equal to a training row leaves that row out).
+    """
+    det, X, sections = fitted
+    main = sections == "fan"
+    det.set_params(score_method="knn")
+    try:
+        train = det.anomaly_score(X[main], sections=sections[main])
+    finally:
+        det.set_params(score_method="softmax")
+    assert np.all(train > 1e-6)
+    assert det.offsets_["knn"] == pytest.approx(det._offset_of(train))
+
+
+def test_knn_equals_cosine_distance_to_nearest_training_embedding(fitted):
+    """Check the k-NN back-end against a direct computation on embeddings."""
+    det, X, _ = fitted
+    rng = np.random.default_rng(1)
+    new = rng.normal(size=(3, X.shape[1])).astype(np.float32)
+    det.set_params(score_method="knn", n_neighbors=2)
+    try:
+        got = det.anomaly_score(new, sections=["fan"] * 3)
+    finally:
+        det.set_params(score_method="softmax", n_neighbors=1)
+    _, _, emb = det._cnn_outputs(
+        det._cnn(), det._standardize(new.reshape(3, N_MELS, 20))
+    )
+    train = det.train_embeddings_.astype(np.float64)
+    a = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    b = train / np.linalg.norm(train, axis=1, keepdims=True)
+    distances = np.sort(1.0 - a @ b.T, axis=1)[:, :2].mean(axis=1)
+    np.testing.assert_allclose(got, distances, rtol=1e-4, atol=1e-6)
+
+
+def test_back_ends_survive_pickle(fitted):
+    """Check that every back-end scores the same after a pickle round trip."""
+    det, X, sections = fitted
+    copy = pickle.loads(pickle.dumps(det))
+    for method in ("softmax", "knn", "mahalanobis"):
+        for d in (det, copy):
+            d.set_params(score_method=method)
+        np.testing.assert_array_equal(
+            det.anomaly_score(X[:4], sections=sections[:4]),
+            copy.anomaly_score(X[:4], sections=sections[:4]),
+        )
+    det.set_params(score_method="softmax")
+    assert copy.auxiliary_classes_.tolist() == AUX
+
+
+def test_offset_can_be_set_for_the_current_method(fitted):
+    """Check that assigning offset_ changes the current method's threshold only."""
+    det, _, _ = fitted
+    before = dict(det.offsets_)
+    try:
+        det.set_params(score_method="knn")
+        det.offset_ = -0.5
+        assert det.offsets_["knn"] == -0.5
+        assert det.offsets_["softmax"] == before["softmax"]
+    finally:
+        det.offsets_.update(before)
+        det.set_params(score_method="softmax")
+
+
+def test_auxiliary_split_keeps_auxiliary_rows_in_training_folds():
+    """Check AuxiliarySplit: auxiliary rows in every train fold, never in a test."""
+    auxiliary = np.array([False] * 6 + [True] * 3)
+    y = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0])
+    cv = AuxiliarySplit(StratifiedKFold(3), auxiliary)
+    assert cv.get_n_splits(np.zeros(9), y) == 3
+    tested = []
+    for train, test in cv.split(np.zeros((9, 1)), y):
+        assert set(range(6, 9)) <= set(train.tolist())
+        assert not set(test.tolist()) & set(range(6, 9))
+        assert sorted(y[test].tolist()) == [0, 1]
+        tested += test.tolist()
+    assert sorted(tested) == list(range(6))
+    with pytest.raises(ValueError, match="boolean mask"):
+        next(AuxiliarySplit(KFold(2), [0, 1]).split(np.zeros((2, 1))))
+    with pytest.raises(ValueError, match="entries for"):
+        next(AuxiliarySplit(KFold(2), [True, False]).split(np.zeros((3, 1))))
+
+
+@pytest.mark.filterwarnings("ignore:the classifier tells:UserWarning")
+def test_grid_search_with_auxiliary_clips():
+    """Check routing + GridSearchCV: auxiliary clips train, scorers never see them.
+
+    A scorer that saw an auxiliary clip would fail (scoring an auxiliary
+    section raises), so error_score="raise" proves the folds are clean.
+    """
+    main = make_machine_sounds(
+        n_normal=8, n_anomalous=4, n_sections=1, duration=0.5, random_state=0
+    )
+    other = make_machine_sounds(
+        n_normal=8, n_anomalous=0, n_sections=2, duration=0.5, random_state=1
+    )
+    X = np.r_[main.data, other.data]
+    y = np.r_[main.target, np.zeros(len(other.data), int)]
+    sections = np.r_[
+        np.array(["fan"] * len(main.data), dtype=object),
+        np.array([f"aux:{s}" for s in other.sections], dtype=object),
+    ]
+    aux = sorted(set(sections.tolist()) - {"fan"})
+    pipe = Pipeline(
+        [
+            ("mel", LogMelSpectrogram(**MEL_PARAMS)),
+            ("det", _det(auxiliary_classes=aux)),
+        ]
+    )
+    cv = AuxiliarySplit(
+        StratifiedKFold(2, shuffle=True, random_state=0), np.isin(sections, aux)
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            pipe,
+            {"det__score_method": ["softmax", "knn"]},
+            scoring=auc_scorer,
+            cv=cv,
+            error_score="raise",
+        ).fit(X, y, sections=sections)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all()
+    det = search.best_estimator_.named_steps["det"]
+    assert det.scored_classes_.tolist() == ["fan"]
+    assert det.auxiliary_classes_.tolist() == aux
