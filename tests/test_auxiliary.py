@@ -303,3 +303,35 @@ def test_grid_search_with_auxiliary_clips():
     det = search.best_estimator_.named_steps["det"]
     assert det.scored_classes_.tolist() == ["fan"]
     assert det.auxiliary_classes_.tolist() == aux
+
+
+def test_exported_graph_best_match_skips_auxiliary_classes(fitted):
+    """Check the export graph's section=-1 score equals sections=None scoring."""
+    import torch
+
+    from sklearn_asd.export import _scoring_graph, _unpack
+
+    det, X, _ = fitted
+    graph, branch, _ = _scoring_graph(*_unpack(det, False), False)
+    assert branch == "cnn"
+    rows = X[-6:]  # auxiliary machines' clips: their own class would match best
+    with torch.no_grad():
+        score, scores = graph(
+            torch.from_numpy(rows), torch.full((len(rows),), -1, dtype=torch.int64)
+        )
+    np.testing.assert_allclose(score.numpy(), det.anomaly_score(rows), rtol=1e-4)
+    assert np.all(scores.numpy()[:, :2].min(axis=1) < score.numpy())
+
+
+@pytest.mark.parametrize("method", ["knn", "mahalanobis"])
+def test_export_of_embedding_back_ends_raises(fitted, method):
+    """Check export_onnx refuses back-ends whose data are not in the graph."""
+    from sklearn_asd.export import export_onnx
+
+    det, _, _ = fitted
+    det.set_params(score_method=method)
+    try:
+        with pytest.raises(ValueError, match="softmax score only"):
+            export_onnx(det, None)
+    finally:
+        det.set_params(score_method="softmax")
