@@ -13,17 +13,28 @@ Sub-commands:
 
 ``train DATA_ROOT --out MODEL``
     List a DCASE (2020-2025) or MIMII tree with
-    :func:`~sklearn_asd.datasets.load_dcase`, build the pipeline
-    ``AudioLoader -> LogMelSpectrogram -> MedianFilter ->
-    ContrastiveASDEstimator`` (steps ``load``, ``mel``, ``mf``, ``det``; tune it
-    with ``--param det__max_epochs=5`` and any other ``get_params()`` name), fit
-    it on the normal clips of the training split with the sections of the file
-    names as classes (routed by scikit-learn metadata routing) and save it with
-    its versions and settings. One machine type gives one model whose classes
-    are its sections; ``--machine-type all`` (or several ``--machine-type``)
-    trains one model over several machine types, with machine type x section as
-    classes. ``DATA_ROOT`` may also be a plain folder of recordings of one
-    healthy machine (every clip normal; DCASE file names give their sections).
+    :func:`~sklearn_asd.datasets.load_dcase`, build the pipeline of
+    ``--detector`` (``contrastive``, the default on a tree: ``AudioLoader ->
+    LogMelSpectrogram -> MedianFilter -> ContrastiveASDEstimator``, steps
+    ``load``, ``mel``, ``mf``, ``det``; ``mobilenetv2``: the same with
+    ``branches="cnn"``; ``ae``: ``load -> mel -> det`` with
+    ``AutoencoderBaseline``; ``knn`` and ``iforest``: ``load -> mel -> stats ->
+    scale -> det`` with ``BandStatistics`` of bands, MFCCs and spectral
+    descriptors, ``StandardScaler`` and ``KNNDetector`` or ``IsolationForest``;
+    tune it with ``--param det__max_epochs=5`` and any other ``get_params()``
+    name), fit it on the normal clips of the training split with the sections
+    of the file names as classes (routed by scikit-learn metadata routing) and
+    save it with its versions and settings. One machine type gives one model
+    whose classes are its sections; ``--machine-type all`` (or several
+    ``--machine-type``) trains one model over several machine types, with
+    machine type x section as classes. ``DATA_ROOT`` may also be a plain folder
+    of recordings of one healthy machine (every clip normal; DCASE file names
+    give their sections; default detector ``knn``). ``--auxiliary DIR`` (a
+    plain folder, DCASE or MIMII tree of other machines) and
+    ``--auxiliary-machine-types`` (other machine types of the DATA_ROOT tree)
+    add the normal clips of other machines as auxiliary classes
+    ``aux:<folder>/<machine>/<section>`` of the classifier: they train it but
+    are never scored and never set the threshold.
 
 ``score MODEL DATA_ROOT --out DIR``
     Score the test split of a DCASE tree in chunks and write the DCASE
@@ -84,9 +95,19 @@ _SCORE_YEAR_OF_NAMING = {
 }
 #: A --param value copied to other steps unless they are given explicitly.
 _LINKED_PARAMS = {
-    "mel__n_mels": ("mf__n_mels", "det__n_mels"),
+    "mel__n_mels": ("mf__n_mels", "stats__n_mels", "det__n_mels"),
     "load__sr": ("mel__sr",),
 }
+#: ``train --detector`` choices; the classifiers take auxiliary classes.
+_DETECTORS = ("contrastive", "mobilenetv2", "ae", "knn", "iforest")
+_AUXILIARY_DETECTORS = ("contrastive", "mobilenetv2")
+# train --auxiliary on a CPU: epochs and training-patch hop (see _run_train)
+_AUXILIARY_CPU_DEFAULTS = {"det__max_epochs": 10, "det__patch_hop": 16}
+#: Prefix of the auxiliary class names (``aux:<folder>/<machine>/<section>``).
+_AUX_PREFIX = "aux:"
+#: Folder names of DCASE/MIMII splits: a plain folder of that name is named
+#: after its parent too (``fan/train``).
+_SPLIT_FOLDERS = ("train", "test", "source_test", "target_test", "normal", "abnormal")
 _PLAIN_RESULTS = "anomaly_scores.csv"
 _AUDIO_SUFFIXES = (".wav", ".flac")
 
@@ -197,15 +218,23 @@ def _build_parser():
 
     train = sub.add_parser(
         "train",
-        help="train the contrastive detector on a DCASE/MIMII folder tree",
+        help="train a detector on a DCASE/MIMII tree or a folder of recordings",
         description=(
-            "Fit the pipeline load (AudioLoader) -> mel (LogMelSpectrogram) -> mf "
-            "(MedianFilter) -> det (ContrastiveASDEstimator) on the normal clips of "
-            "one split of DATA_ROOT (sections from the file names are the "
-            "classes) and save it to MODEL. Unless given, load__duration is set to "
-            "the length of the first training clip (other clips are padded or "
-            "cropped to it), and mel__n_mels / load__sr are copied to mf__n_mels, "
-            "det__n_mels / mel__sr."
+            "Fit a pipeline on the normal clips of one split of DATA_ROOT (sections "
+            "from the file names are the classes) and save it to MODEL. --detector "
+            "chooses it: contrastive (default for DCASE/MIMII trees and with "
+            "--auxiliary): load (AudioLoader) -> mel (LogMelSpectrogram) -> mf "
+            "(MedianFilter) -> det (ContrastiveASDEstimator); mobilenetv2: the same "
+            "with det__branches='cnn'; ae: load -> mel -> det "
+            "(AutoencoderBaseline); knn (default for a plain folder of recordings) "
+            "and iforest: load -> mel -> stats (BandStatistics of bands, MFCCs and "
+            "spectral descriptors) -> scale (StandardScaler) -> det (KNNDetector or "
+            "IsolationForest). Unless given, load__duration is set to the length "
+            "of the first training clip (other clips, auxiliary ones included, are "
+            "padded or cropped to it; clips at other sample rates are resampled to "
+            "load__sr), and mel__n_mels / load__sr are copied to mf__n_mels, "
+            "stats__n_mels, det__n_mels / mel__sr (and stats__n_mfcc is lowered to "
+            "mel__n_mels when that is smaller)."
         ),
     )
     train.add_argument("data_root", metavar="DATA_ROOT", help="dataset root folder")
@@ -245,8 +274,42 @@ def _build_parser():
         type=int,
         default=0,
         metavar="N",
-        help="seed of the detector (det__random_state; default 0: the same "
-        "command trains the same model on the same machine)",
+        help="seed of the detector (det__random_state, where the detector has "
+        "one; default 0: the same command trains the same model on the same "
+        "machine)",
+    )
+    train.add_argument(
+        "--detector",
+        choices=_DETECTORS,
+        help=(
+            "detector of the pipeline (default: knn for a plain folder of "
+            "recordings, contrastive for a DCASE/MIMII tree or with --auxiliary)"
+        ),
+    )
+    train.add_argument(
+        "--auxiliary",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=(
+            "normal clips of OTHER machines (a plain folder, a DCASE tree of any "
+            "year or a MIMII tree; every split) as extra classes of the classifier, "
+            "never scored and never in the threshold: one class "
+            "aux:<folder>/<machine>/<section> per machine type and section; "
+            "repeatable; needs --detector contrastive or mobilenetv2"
+        ),
+    )
+    train.add_argument(
+        "--auxiliary-machine-types",
+        action="append",
+        dest="auxiliary_machine_types",
+        default=[],
+        metavar="NAME",
+        help=(
+            "use these machine types of the DATA_ROOT tree (never the trained "
+            "ones; 'all': all the others) as auxiliary classes, like --auxiliary; "
+            "repeatable"
+        ),
     )
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -763,20 +826,54 @@ def _run_demo(args, out):
 
 
 # ----------------------------------------------------------------------- train
-def _default_pipeline():
-    """Build the pipeline that ``train`` fits: load -> mel -> mf -> det."""
+def _train_pipeline(detector):
+    """Build the (unfitted) pipeline that ``train --detector NAME`` fits.
+
+    ``contrastive`` and ``mobilenetv2``: load -> mel -> mf -> det; ``ae``: load ->
+    mel -> det; ``knn`` and ``iforest``: load -> mel -> stats -> scale -> det.
+    """
     from sklearn.pipeline import Pipeline
 
-    from sklearn_asd.estimator import ContrastiveASDEstimator
     from sklearn_asd.features import AudioLoader, LogMelSpectrogram, MedianFilter
 
-    return Pipeline(
-        [
-            ("load", AudioLoader()),
-            ("mel", LogMelSpectrogram()),
+    steps = [("load", AudioLoader()), ("mel", LogMelSpectrogram())]
+    if detector in ("contrastive", "mobilenetv2"):
+        from sklearn_asd.estimator import ContrastiveASDEstimator
+
+        branches = "cnn" if detector == "mobilenetv2" else "dual"
+        steps += [
             ("mf", MedianFilter()),
-            ("det", ContrastiveASDEstimator()),
+            ("det", ContrastiveASDEstimator(branches=branches)),
         ]
+    elif detector == "ae":
+        from sklearn_asd.estimator import AutoencoderBaseline
+
+        steps += [("det", AutoencoderBaseline())]
+    else:
+        from sklearn.preprocessing import StandardScaler
+
+        from sklearn_asd.features import BandStatistics
+
+        if detector == "knn":
+            from sklearn_asd._knn import KNNDetector
+
+            det = KNNDetector()
+        else:
+            from sklearn.ensemble import IsolationForest
+
+            det = IsolationForest()
+        steps += [
+            ("stats", BandStatistics(features=("bands", "mfcc", "spectral"))),
+            ("scale", StandardScaler()),
+            ("det", det),
+        ]
+    return Pipeline(steps)
+
+
+def _uses_sections(detector):
+    """Whether ``detector`` scores a clip against its section (or the best one)."""
+    return hasattr(detector, "anomaly_score") and getattr(
+        detector, "_uses_sections", True
     )
 
 
@@ -792,7 +889,7 @@ def _parse_value(text):
         return text
 
 
-def _parse_params(specs, valid):
+def _parse_params(specs, valid, steps=("load", "mel", "mf", "det")):
     """Parse ``NAME=VALUE`` strings against the names in ``valid``."""
     given = {}
     for spec in specs:
@@ -802,11 +899,12 @@ def _parse_params(specs, valid):
             raise ValueError(f"--param expects NAME=VALUE, got {spec!r}")
         if name not in valid:
             close = difflib.get_close_matches(name, sorted(valid), n=3, cutoff=0.6)
+            listed = ", ".join(steps[:-1]) + f" and {steps[-1]}"
             hint = (
                 "; did you mean " + " or ".join(close) + "?"
                 if close
-                else "; names are <step>__<parameter> with the steps load, mel, mf "
-                "and det, e.g. det__max_epochs or mel__n_mels"
+                else f"; names are <step>__<parameter> with the steps {listed}, "
+                "e.g. mel__n_mels or det__<parameter>"
             )
             raise ValueError(f"unknown parameter {name!r} in --param {spec!r}{hint}")
         if name in given:
@@ -818,40 +916,47 @@ def _parse_params(specs, valid):
 def _configure_pipeline(pipeline, specs):
     """Apply and validate the --param settings; return the explicit names."""
     valid = pipeline.get_params(deep=True)
-    given = _parse_params(specs, valid)
+    steps = [name for name, _ in pipeline.steps]
+    given = _parse_params(specs, valid, steps)
     explicit = set(given)
     for source, targets in _LINKED_PARAMS.items():
         if source in given:
             for target in targets:
                 if target in valid and target not in given:
                     given[target] = given[source]
+    # fewer mel bands than MFCCs (20): as many MFCCs as bands, unless given
+    n_bands = given.get("stats__n_mels")
+    if "stats__n_mfcc" in valid and "stats__n_mfcc" not in given:
+        if isinstance(n_bands, int) and 0 < n_bands < valid["stats__n_mfcc"]:
+            given["stats__n_mfcc"] = n_bands
     pipeline.set_params(**given)
     for _, step in pipeline.steps:
         validate = getattr(step, "_validate_params", None)
         if callable(validate):
             validate()  # InvalidParameterError (a ValueError) names the problem
     n_mels = {
-        name: getattr(pipeline.named_steps[name], "n_mels", None)
-        for name in ("mel", "mf", "det")
-        if name in pipeline.named_steps
+        name: pipeline.named_steps[name].n_mels
+        for name in steps
+        if name != "load" and hasattr(pipeline.named_steps[name], "n_mels")
     }
     if len(set(n_mels.values())) > 1:
         values = ", ".join(f"{k}__n_mels={v}" for k, v in n_mels.items())
+        others = [f"{k}__n_mels" for k in n_mels if k != "mel"]
         raise ValueError(
             f"the steps disagree on the number of mel bands ({values}): set "
-            "mel__n_mels alone (it is copied to mf__n_mels and det__n_mels) or all "
-            "three to one value"
+            f"mel__n_mels alone (it is copied to {' and '.join(others)}) or all "
+            f"{len(n_mels)} to one value"
         )
     return explicit
 
 
-def _load_tree(root):
+def _load_tree(root, flag="DATA_ROOT"):
     from sklearn_asd.datasets import load_dcase
 
     if not os.path.exists(root):
-        raise FileNotFoundError(f"DATA_ROOT {root!r} does not exist")
+        raise FileNotFoundError(f"{flag} {root!r} does not exist")
     if not os.path.isdir(root):
-        raise ValueError(f"DATA_ROOT {root!r} is not a folder")
+        raise ValueError(f"{flag} {root!r} is not a folder")
     return load_dcase(root)
 
 
@@ -906,45 +1011,109 @@ def _run_train(args, out, err):
 
     progress = _Progress(args.quiet, err)
     _check_output_file(args.out, "--out")
-    pipeline = _default_pipeline()
+    plain = os.path.isdir(args.data_root) and bool(_audio_files_in(args.data_root))
+    auxiliary = bool(args.auxiliary or args.auxiliary_machine_types)
+    detector = args.detector
+    if detector is None:
+        detector = "knn" if plain and not auxiliary else "contrastive"
+    if auxiliary and detector not in _AUXILIARY_DETECTORS:
+        raise ValueError(
+            "--auxiliary and --auxiliary-machine-types add classes to a section "
+            f"classifier: use --detector contrastive or mobilenetv2, not {detector}"
+        )
+    pipeline = _train_pipeline(detector)
     explicit = _configure_pipeline(pipeline, args.param)
-    if "det__random_state" not in explicit:
+    valid = pipeline.get_params(deep=True)
+    if "det__random_state" in valid and "det__random_state" not in explicit:
         pipeline.set_params(det__random_state=args.random_state)
+    if auxiliary and "det__auxiliary_classes" in explicit:
+        raise ValueError(
+            "--param det__auxiliary_classes is set by --auxiliary and "
+            "--auxiliary-machine-types: give one or the other"
+        )
+    det = pipeline.named_steps["det"]
+    sectioned = _uses_sections(det)
 
-    if os.path.isdir(args.data_root) and _audio_files_in(args.data_root):
-        paths, classes, machines, scheme, namings = _plain_training_set(args)
+    if plain:
+        paths, classes, machines, scheme, namings, data = _plain_training_set(args)
     else:
-        paths, classes, machines, scheme, namings = _tree_training_set(args)
+        paths, classes, machines, scheme, namings, data = _tree_training_set(args)
+    aux_paths, aux_classes, aux_records = [], [], []
+    if auxiliary:
+        aux_paths, aux_classes, aux_records = _auxiliary_set(
+            args, data, machines, paths, classes
+        )
+    aux_names = sorted(set(aux_classes))
+    if not sectioned:  # the detector ignores sections: one model for all clips
+        scheme = None
+    n_classes = len(set(classes)) if sectioned else 1
+    if detector == "mobilenetv2" and n_classes + len(aux_names) < 2:
+        raise ValueError(
+            f"--detector mobilenetv2 learns by classifying sections and needs two "
+            f"or more classes, but {args.data_root!r} gives one "
+            f"({sorted(set(classes))[0]!r}): add other machines' normal clips as "
+            "classes with --auxiliary DIR, or use --detector contrastive or knn"
+        )
+    if aux_names:
+        pipeline.set_params(det__auxiliary_classes=aux_names)
+        if "det__score_branch" not in explicit and detector == "contrastive":
+            pipeline.set_params(det__score_branch="cnn")
+        if str(det.device) == "cpu":
+            # CPU training budget of auxiliary runs, chosen on the shared real
+            # clips (benchmarks/real_clips.py): 10 epochs over patches every 16
+            # frames train ~4x faster than the estimator's 20 epochs x hop 8
+            for name, value in _AUXILIARY_CPU_DEFAULTS.items():
+                if name not in explicit:
+                    pipeline.set_params(**{name: value})
 
     if "load__duration" not in explicit:
         duration = _clip_seconds(paths[0], pipeline.named_steps["load"])
         pipeline.set_params(load__duration=duration)
-    det = pipeline.named_steps["det"]
-    show_epochs = progress.enabled and "det__verbose" not in explicit
+    neural = hasattr(det, "max_epochs")
+    show_epochs = progress.enabled and neural and "det__verbose" not in explicit
     if show_epochs:
         det.set_params(verbose=1)
-    n_classes = len(set(classes))
+    then = f"{det.max_epochs} epoch(s)" if neural else f"fitting {type(det).__name__}"
+    with_aux = (
+        f" with {len(aux_paths)} auxiliary clips ({len(aux_names)} auxiliary class(es))"
+        if aux_paths
+        else ""
+    )
     progress(
         f"Training on {len(paths)} normal clips of {', '.join(machines)} "
-        f"({n_classes} class(es)): feature extraction, then {det.max_epochs} "
-        "epoch(s) ..."
+        f"({n_classes} class(es)){with_aux}, detector {detector}: feature "
+        f"extraction, then {then} ..."
     )
+    fit_params = {}
+    if sectioned:
+        fit_params["sections"] = np.asarray(list(classes) + aux_classes, dtype=object)
     # skorch prints its epoch table on stdout: keep stdout for results
     with sklearn.config_context(enable_metadata_routing=True):
         with contextlib.redirect_stdout(err):
-            pipeline.fit(paths, sections=np.asarray(classes, dtype=object))
+            pipeline.fit(list(paths) + aux_paths, **fit_params)
     if show_epochs:  # the epoch table was progress output, not a setting to keep
         det.set_params(verbose=0)
+    sections = []  # the classes the model scores (never the auxiliary ones)
+    if sectioned:
+        known = getattr(det, "scored_classes_", None)
+        if known is None:
+            known = getattr(det, "classes_", [])
+        sections = [c for c in list(known) if c not in set(aux_names)]
     info = save_model(
         pipeline,
         args.out,
         machine_types=machines,
+        sections=sections,
         metadata={
+            "detector": detector,
             "class_scheme": scheme,
             "naming": namings,
             "split": args.split,
             "n_clips": len(paths),
             "data_root": os.path.abspath(args.data_root),
+            "auxiliary_classes": aux_names,
+            "auxiliary": aux_records,
+            "n_auxiliary_clips": len(aux_paths),
             "params": {
                 k: repr(v)
                 for k, v in sorted(pipeline.get_params().items())
@@ -953,13 +1122,23 @@ def _run_train(args, out, err):
         },
     )
     if not args.quiet:
+        details = [f"detector {detector}"]
+        if hasattr(det, "n_epochs_"):
+            details.append(f"{det.n_epochs_} epoch(s)")
+        if getattr(det, "score_branch_", None) is not None:
+            details.append(f"scored with the {det.score_branch_} branch")
+        shown = (
+            ", ".join(map(str, info["sections"]))
+            if info["sections"]
+            else f"none, {detector} ignores sections"
+        )
         print(
             f"Trained on {len(paths)} normal clips of {', '.join(machines)} "
-            f"(classes: {', '.join(map(str, info['sections']))}; "
-            f"{getattr(det, 'n_epochs_', '?')} epoch(s), scored with the "
-            f"{getattr(det, 'score_branch_', '?')} branch); saved {args.out}",
+            f"(classes: {shown}; {', '.join(details)}){with_aux}; saved {args.out}",
             file=out,
         )
+        if aux_names:
+            print(f"Auxiliary classes: {', '.join(aux_names)}", file=out)
     return 0
 
 
@@ -986,7 +1165,7 @@ def _plain_training_set(args):
     machine = os.path.basename(folder)
     if scheme is not None:  # a DCASE split folder (.../<machine>/train): its parent
         machine = os.path.basename(os.path.dirname(folder))
-    return paths, classes, [machine], scheme, ["plain folder"]
+    return paths, classes, [machine], scheme, ["plain folder"], None
 
 
 def _tree_training_set(args):
@@ -1023,7 +1202,207 @@ def _tree_training_set(args):
     paths = data.filenames[mask].tolist()
     scheme = "machine_section" if len(machines) > 1 else "section"
     classes = _class_labels(data.machine_types[mask], data.sections[mask], scheme)
-    return paths, classes, machines, scheme, namings
+    return paths, classes, machines, scheme, namings, data
+
+
+# ------------------------------------------------------------ auxiliary classes
+def _plain_groups(folder, flag):
+    """``[(machine, section, paths)]`` of the normal clips of a plain folder."""
+    files = _audio_files_in(folder)
+    infos = _name_infos(files)
+    if infos is None:  # recordings without DCASE names: all normal, one class
+        if os.path.basename(os.path.normpath(os.path.abspath(folder))) == "abnormal":
+            raise ValueError(
+                f"{flag} has no normal clip: it is a MIMII 'abnormal' folder (pass "
+                "the machine folder or the tree instead)"
+            )
+        return [(None, None, files)], []
+    # DCASE names (a copied split folder): normal clips (label 0) only
+    machine = None  # a split folder (.../<machine>/train): its parent's name
+    if os.path.basename(os.path.normpath(os.path.abspath(folder))) in _SPLIT_FOLDERS:
+        machine = os.path.basename(os.path.dirname(os.path.abspath(folder)))
+    groups = {}
+    for path, info in zip(files, infos):
+        if info["target"] == 0:
+            groups.setdefault(info["section"], []).append(path)
+    if not groups:
+        raise ValueError(
+            f"{flag} has no normal clip: its DCASE file names label every clip "
+            "anomalous or give no label"
+        )
+    return [(machine, s, groups[s]) for s in sorted(groups)], []
+
+
+def _tree_groups(data, machines, flag):
+    """``[(machine, section, paths)]`` of the normal clips (any split) of a tree."""
+    groups, skipped = [], []
+    for machine in machines:
+        mask = (data.machine_types == machine) & (data.target == 0)
+        if not mask.any():
+            skipped.append(machine)
+            continue
+        for section in sorted(set(data.sections[mask].tolist())):
+            paths = data.filenames[mask & (data.sections == section)].tolist()
+            groups.append((machine, section, paths))
+    if not groups:
+        raise ValueError(
+            f"{flag} has no normal clip (label 0, any split) in machine type(s) "
+            f"{machines}"
+        )
+    notes = []
+    if skipped:
+        notes.append(
+            f"{flag}: skipping machine type(s) {skipped} without normal clips (label 0)"
+        )
+    return groups, notes
+
+
+def _folder_labels(folders):
+    """Short distinct names of folders: the basename, with parents as needed.
+
+    A folder named like a split (``train``, ``normal`` ...) starts with its
+    parent (``fan/train``). Folders of equal names get parent folders until
+    they differ (``a/dev`` and ``b/dev``).
+    """
+    parts = [
+        [p for p in os.path.normpath(os.path.abspath(f)).split(os.sep) if p]
+        for f in folders
+    ]
+    depth = [2 if (len(p) > 1 and p[-1] in _SPLIT_FOLDERS) else 1 for p in parts]
+    while True:
+        labels = ["/".join(p[-d:]) for p, d in zip(parts, depth)]
+        counts = collections.Counter(labels)
+        grow = [
+            i
+            for i, label in enumerate(labels)
+            if counts[label] > 1 and depth[i] < len(parts[i])
+        ]
+        if not grow:
+            return labels
+        for i in grow:
+            depth[i] += 1
+
+
+def _aux_class_name(label, machine, section):
+    """``aux:<folder>/<machine>/<section>``, without parts the folder repeats."""
+    parts = label.split("/")
+    if machine is not None and machine not in parts:
+        parts.append(str(machine))
+    if section is not None and section != "unknown":
+        parts.append(str(section))
+    return _AUX_PREFIX + "/".join(parts)
+
+
+def _auxiliary_set(args, data, machines, train_paths, train_classes):
+    """Clips, per-clip classes and records of the auxiliary classes of ``train``.
+
+    ``data`` is the listed DATA_ROOT tree (None for a plain folder) and
+    ``machines`` its trained machine types. Every check runs before any
+    warning is shown, so a failing command prints one error line.
+    """
+    sources, notes, seen = [], [], {}
+    for folder in args.auxiliary:
+        flag = f"--auxiliary {folder!r}"
+        if not os.path.exists(folder):
+            raise FileNotFoundError(f"{flag} does not exist")
+        if not os.path.isdir(folder):
+            raise ValueError(f"{flag} is not a folder")
+        real = os.path.realpath(folder)
+        if real in seen:
+            raise ValueError(f"{flag} is given twice (as {seen[real]!r} before)")
+        seen[real] = folder
+        if _audio_files_in(folder):
+            groups, more = _plain_groups(folder, flag)
+        else:
+            try:
+                tree = _load_tree(folder, "--auxiliary")
+            except ValueError as exc:
+                raise ValueError(f"{flag}: {exc}") from None
+            kinds = sorted(set(tree.machine_types.tolist()))
+            groups, more = _tree_groups(tree, kinds, flag)
+        sources.append((folder, flag, groups))
+        notes += more
+    if args.auxiliary_machine_types:
+        flag = "--auxiliary-machine-types"
+        if data is None:
+            raise ValueError(
+                f"{flag} takes other machine types of the DATA_ROOT tree, but "
+                f"{args.data_root!r} is a plain folder of audio files: pass the "
+                "other machines' folders with --auxiliary DIR"
+            )
+        available = sorted(set(data.machine_types.tolist()))
+        requested = args.auxiliary_machine_types
+        if "all" in requested and "all" not in available:
+            chosen = [m for m in available if m not in machines]
+            if not chosen:
+                raise ValueError(
+                    f"{flag} all: {args.data_root!r} holds no machine type besides "
+                    f"the trained {machines}"
+                )
+        else:
+            unknown = sorted(set(requested) - set(available))
+            if unknown:
+                raise ValueError(
+                    f"unknown machine type(s) {unknown} in {flag}; "
+                    f"{args.data_root!r} holds {available}"
+                )
+            trained = sorted(set(requested) & set(machines))
+            if trained:
+                raise ValueError(
+                    f"{flag} {trained[0]}: a trained machine type cannot be an "
+                    "auxiliary class (auxiliary classes are other machines)"
+                )
+            chosen = sorted(set(requested))
+        groups, more = _tree_groups(data, chosen, f"{flag} {chosen}")
+        sources.append((args.data_root, flag, groups))
+        notes += more
+
+    labels = _folder_labels([folder for folder, _, _ in sources])
+    training = {os.path.realpath(p) for p in train_paths}
+    train_names = {str(c) for c in train_classes}
+    owner, names, paths, classes, records = {}, {}, [], [], []
+    for label, (folder, flag, groups) in zip(labels, sources):
+        for machine, section, clips in groups:
+            name = _aux_class_name(label, machine, section)
+            if name in train_names:
+                raise ValueError(
+                    f"the auxiliary class {name!r} ({flag}) has the name of a "
+                    "training class: rename its folder"
+                )
+            if name in names:
+                raise ValueError(
+                    f"{flag} and {names[name]} both give the auxiliary class "
+                    f"{name!r}: rename one of the folders"
+                )
+            names[name] = flag
+            for path in clips:
+                real = os.path.realpath(path)
+                if real in training:
+                    raise ValueError(
+                        f"{flag}: the clip {path!r} is one of the training clips "
+                        "(an auxiliary class must be another machine, never "
+                        "recordings of the trained one)"
+                    )
+                if real in owner:
+                    raise ValueError(
+                        f"the clip {path!r} would be in two auxiliary classes "
+                        f"({owner[real]!r} and {name!r}): give each folder once"
+                    )
+                owner[real] = name
+            paths += list(clips)
+            classes += [name] * len(clips)
+            records.append(
+                {
+                    "class": name,
+                    "folder": os.path.abspath(folder),
+                    "machine_type": None if machine is None else str(machine),
+                    "section": None if section is None else str(section),
+                    "n_clips": len(clips),
+                }
+            )
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return paths, classes, records
 
 
 # ----------------------------------------------------------------------- score
@@ -1113,17 +1492,38 @@ def _decisions(detector, scores):
 
 
 def _known_classes(pipeline, info):
-    classes = getattr(pipeline[-1], "classes_", None)
+    """Classes a saved model scores: never auxiliary ones; None without sections."""
+    detector = pipeline[-1]
+    if not _uses_sections(detector):
+        return None
+    classes = getattr(detector, "scored_classes_", None)
+    if classes is None:
+        classes = getattr(detector, "classes_", None)
     if classes is not None:
-        return classes.tolist()
-    return info.get("sections")
+        return list(classes)
+    return info.get("sections") or None
 
 
-def _check_classes(labels, known, describe):
+def _auxiliary_classes(pipeline, info):
+    """Auxiliary classes of a saved model (they train, but are never scored)."""
+    classes = getattr(pipeline[-1], "auxiliary_classes_", None)
+    if classes is not None:
+        return list(classes)
+    return list((info.get("metadata") or {}).get("auxiliary_classes") or [])
+
+
+def _check_classes(labels, known, describe, auxiliary=()):
     """Raise a ValueError naming the first class the model was not trained on."""
     known_set = set(known)
+    auxiliary = set(auxiliary)
     for i, label in enumerate(labels):
         if label not in known_set:
+            if label in auxiliary:
+                raise ValueError(
+                    f"section {label!r} ({describe(i)}) is an auxiliary class of the "
+                    "model: its clips only trained the classifier and it is never "
+                    f"scored; score against one of {sorted(map(str, known))}"
+                )
             raise ValueError(
                 f"unknown section {label!r} ({describe(i)}): the model was trained on "
                 f"{sorted(map(str, known))}"
@@ -1176,13 +1576,13 @@ def _name_infos(paths):
     return infos if all(i["section"] != "unknown" for i in infos) else None
 
 
-def _plain_sections(paths, scheme, known):
+def _plain_sections(paths, scheme, known, auxiliary=()):
     """Sections from the file names of a plain folder, if every name gives one."""
     infos = _name_infos(paths) if scheme == "section" else None
     if infos is None:
         return None
     sections = [i["section"] for i in infos]
-    _check_classes(sections, known, lambda i: f"file {paths[i]!r}")
+    _check_classes(sections, known, lambda i: f"file {paths[i]!r}", auxiliary)
     return sections
 
 
@@ -1206,7 +1606,10 @@ def _run_score(args, out, err):
     meta = info.get("metadata") or {}
     scheme = meta.get("class_scheme")
     known = _known_classes(pipeline, info)
+    auxiliary = _auxiliary_classes(pipeline, info)
     detector = pipeline[-1]
+    if known is None:  # the detector ignores sections (e.g. AutoencoderBaseline)
+        scheme = None
 
     plain = os.path.isfile(target) or bool(_audio_files_in(target))
     if plain and (args.machine_types or args.year is not None or args.split != "test"):
@@ -1224,12 +1627,14 @@ def _run_score(args, out, err):
             if not known:
                 raise ValueError(
                     "--section needs a model trained with sections (its last step "
-                    "has no classes_)"
+                    f"{type(detector).__name__} scores clips without them)"
                 )
-            _check_classes([args.section], known, lambda i: "--section")
+            _check_classes([args.section], known, lambda i: "--section", auxiliary)
             sections = [args.section] * len(paths)
+        elif scheme:
+            sections = _plain_sections(paths, scheme, known, auxiliary)
         else:
-            sections = _plain_sections(paths, scheme, known) if scheme else None
+            sections = None
         if sections is None and known and len(known) > 1:
             warnings.warn(
                 f"the file names give no section: each clip is scored against its "
@@ -1310,6 +1715,7 @@ def _run_score(args, out, err):
                 f"machine type {str(data.machine_types[index[i]])!r}, file "
                 f"{str(data.filenames[index[i]])!r}"
             ),
+            auxiliary,
         )
         sections = np.asarray(labels, dtype=object)
     progress(

@@ -1049,6 +1049,13 @@ class ContrastiveASDEstimator(_NeuralDetector):
         # change after fit (offsets_ holds a threshold for each)
         if self._resolve_branch() == "ae":
             return self._ae_scores(S)
+        if self.score_method not in getattr(self, "offsets_", {self.score_method: 0}):
+            raise ValueError(
+                f"score_method={self.score_method!r} is not available for this fit: "
+                "its threshold leaves each training clip out of its own neighbours, "
+                "so every scored section needs at least 2 training clips; use "
+                "score_method='softmax' or 'mahalanobis'"
+            )
         seed, _, embedding = self._cnn_outputs(self._cnn(), S)
         return self._cnn_method_scores(self.score_method, seed, embedding, idx)
 
@@ -1131,11 +1138,15 @@ class ContrastiveASDEstimator(_NeuralDetector):
             # one clip, or constant embeddings: Euclidean distance instead
             precision = np.eye(centred.shape[1])
         self.embedding_precision_ = precision.astype(np.float32)
+        # k-NN training scores leave each clip out: a section needs 2 clips
+        methods = ["softmax", "mahalanobis"]
+        if np.unique(idx, return_counts=True)[1].min() >= 2:
+            methods.insert(1, "knn")
         scores = {
             method: self._cnn_method_scores(
                 method, seed[scored], embedding[scored], idx, leave_one_out=True
             )
-            for method in ("softmax", "knn", "mahalanobis")
+            for method in methods
         }
         if self.branches == "dual":
             scores["ae"] = self._ae_scores(S[scored])
@@ -1162,6 +1173,7 @@ class ContrastiveASDEstimator(_NeuralDetector):
         if self.validation_fraction is not None and train_idx is not None:
             held_out[train_idx] = False
         where = "held-out validation" if not held_out.all() else "training"
+        confused = []
         for s in self._scored_indices():
             for a in aux:
                 pair = held_out & np.isin(labels, [s, a])
@@ -1170,16 +1182,21 @@ class ContrastiveASDEstimator(_NeuralDetector):
                 says_s = mean_logits[pair, s] > mean_logits[pair, a]
                 accuracy = float(np.mean(says_s == (labels[pair] == s)))
                 if accuracy < 0.75:
-                    warnings.warn(
-                        f"the classifier tells auxiliary class "
-                        f"{self.classes_[a]!r} from the training class "
-                        f"{self.classes_[s]!r} apart on only {accuracy:.0%} of the "
-                        f"{where} clips (chance: 50 %): an auxiliary class must "
-                        "be another machine unit, never recordings of the machine "
-                        "being monitored",
-                        UserWarning,
-                        stacklevel=4,
-                    )
+                    confused.append((accuracy, self.classes_[a], self.classes_[s]))
+        if confused:
+            confused.sort(key=lambda t: t[0])
+            shown = "; ".join(
+                f"auxiliary class {a!r} from {s!r} on {acc:.0%}"
+                for acc, a, s in confused[:3]
+            )
+            more = f" (and {len(confused) - 3} more pairs)" if len(confused) > 3 else ""
+            warnings.warn(
+                f"the classifier tells {shown}{more} of the {where} clips apart "
+                "(chance: 50 %): an auxiliary class must be another machine unit, "
+                "never recordings of the machine being monitored",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _ae_scores(self, S):
         """Mean over patches of the autoencoder branch's reconstruction MSE."""

@@ -335,3 +335,14 @@ def test_export_of_embedding_back_ends_raises(fitted, method):
             export_onnx(det, None)
     finally:
         det.set_params(score_method="softmax")
+
+
+def test_knn_back_end_needs_two_clips_per_scored_section():
+    """Check that one-clip sections fit, and score_method='knn' then says why not."""
+    X, sections = _data(n_main=1)
+    det = _det(auxiliary_classes=AUX).fit(X, sections=sections)
+    assert "knn" not in det.offsets_
+    assert {"softmax", "mahalanobis"} <= set(det.offsets_)
+    det.set_params(score_method="knn")
+    with pytest.raises(ValueError, match="at least 2 training clips"):
+        det.anomaly_score(X[:1])

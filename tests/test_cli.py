@@ -14,6 +14,9 @@ from sklearn_asd.datasets import make_machine_sounds
 from sklearn_asd.metrics import official_score, section_report
 from sklearn_asd.persistence import load_model
 
+# torch on one thread: several threads on a busy 2-core machine are 5-20x slower
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def test_demo_prints_results(capsys):
     """Check the demo runs end to end and prints the report and the summary."""
@@ -1052,22 +1055,36 @@ def test_train_on_a_plain_folder_of_recordings(tmp_path, capsys):
         target = folder if sounds.target[i] == 0 else tmp_path
         sf.write(target / f"rec_{i:02d}.wav", clip, sounds.sr)
     model = tmp_path / "pump.joblib"
-    status, out, err = _run(["train", folder, "--out", model, *_params()], capsys)
+    status, out, err = _run(["train", folder, "--out", model, *_tiny("knn")], capsys)
     assert status == 0, err
     assert "Trained on 6 normal clips of pump_recordings (classes: all;" in out
+    # the default on a plain folder: clip statistics and k nearest neighbours
+    pipe, info = load_model(model, return_info=True)
+    assert [n for n, _ in pipe.steps] == ["load", "mel", "stats", "scale", "det"]
+    assert type(pipe["det"]).__name__ == "KNNDetector"
+    assert type(pipe["stats"]).__name__ == "BandStatistics"
+    assert type(pipe["scale"]).__name__ == "StandardScaler"
+    assert info["metadata"]["detector"] == "knn"
     status, _, err = _run(["score", model, tmp_path, "--out", tmp_path / "r"], capsys)
     assert status == 0 and err == ""  # one class: nothing to warn about
     rows = _read_rows(tmp_path / "r" / "anomaly_scores.csv")[1:]
     anomalous = [f"rec_{i:02d}.wav" for i in np.flatnonzero(sounds.target == 1)]
     assert sorted(Path(r[0]).name for r in rows) == anomalous
 
+    # the contrastive detector on request
+    argv = ["train", folder, "--out", model, "--detector", "contrastive", *_params()]
+    status, out, err = _run(argv, capsys)
+    assert status == 0, err
+    assert "(classes: all; detector contrastive, 1 epoch(s), scored with the ae" in out
+    assert [n for n, _ in load_model(model).steps] == ["load", "mel", "mf", "det"]
+
     # a copied DCASE train/ folder: sections from the file names are the classes
     root = _write_tree(tmp_path / "dev2021", 2021)
     status, out, err = _run(
-        ["train", root / "fan" / "train", "--out", model, *_params()], capsys
+        ["train", root / "fan" / "train", "--out", model, *_tiny("knn")], capsys
     )
     assert status == 0, err
-    assert "(classes: 00, 01;" in out
+    assert "(classes: 00, 01; detector knn)" in out
     status, _, err = _run(
         ["train", folder, "--machine-type", "fan", "--out", model], capsys
     )
@@ -1141,3 +1158,379 @@ def test_score_in_parallel_processes_gives_the_same_files(trained, tmp_path, cap
         ["score", model, root, "--out", parallel, "--n-jobs", "0"], capsys
     )
     _check_usage_error(status, err, "score", "--n-jobs")
+
+
+# ---------------------------------------------------------------------------
+# train --detector NAME and --auxiliary DIR
+# ---------------------------------------------------------------------------
+
+#: tiny settings of the front end shared by every detector
+TINY_MEL = ["mel__n_mels=16", "mel__n_fft=256", "mel__hop_length=128"]
+#: tiny settings of each --detector (the contrastive ones: TINY)
+TINY_OF = {
+    "knn": TINY_MEL,
+    "iforest": [*TINY_MEL, "det__n_estimators=20"],
+    "ae": [
+        *TINY_MEL,
+        "det__hidden_dim=16",
+        "det__bottleneck_dim=4",
+        "det__n_hidden=1",
+        "det__max_epochs=1",
+        "det__batch_size=64",
+    ],
+}
+
+
+def _tiny(detector):
+    return [a for spec in TINY_OF[detector] for a in ("--param", spec)]
+
+
+def _write_plain(folder, n, *, seed=0, sr=16000, duration=0.5, names="rec_{:02d}.wav"):
+    """Write ``n`` normal synthetic clips into ``folder`` (resampled to ``sr``)."""
+    import librosa
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    sounds = make_machine_sounds(
+        n_normal=n, n_anomalous=0, duration=duration, random_state=seed
+    )
+    for i, clip in enumerate(sounds.data):
+        if sr != sounds.sr:
+            clip = librosa.resample(clip, orig_sr=sounds.sr, target_sr=sr)
+        sf.write(folder / names.format(i), clip, sr)
+    return folder
+
+
+def _write_mimii(root, machine, n_normal, n_abnormal, seed=0):
+    """A MIMII-layout machine folder: <root>/<machine>/{normal,abnormal}/N.wav."""
+    sounds = make_machine_sounds(
+        n_normal=n_normal, n_anomalous=n_abnormal, duration=0.5, random_state=seed
+    )
+    counter = {}
+    for clip, target in zip(sounds.data, sounds.target):
+        folder = Path(root, machine, "abnormal" if target else "normal")
+        folder.mkdir(parents=True, exist_ok=True)
+        i = counter[folder] = counter.get(folder, -1) + 1
+        sf.write(folder / f"{i:08d}.wav", clip, sounds.sr)
+    return Path(root)
+
+
+@pytest.mark.parametrize("detector", ["knn", "iforest", "ae"])
+def test_train_and_score_with_each_classical_detector(
+    detector, trained, tmp_path, capsys
+):
+    """Check train --detector NAME saves its pipeline; score/evaluate use it."""
+    root, _ = trained
+    model = tmp_path / f"{detector}.joblib"
+    argv = ["train", root, "--detector", detector, "--out", model, *_tiny(detector)]
+    status, out, err = _run(argv, capsys)
+    assert status == 0, err
+    pipe, info = load_model(model, return_info=True)
+    det = pipe[-1]
+    assert info["metadata"]["detector"] == detector
+    if detector == "ae":
+        assert [n for n, _ in pipe.steps] == ["load", "mel", "det"]
+        assert type(det).__name__ == "AutoencoderBaseline" and det.n_mels == 16
+        assert "1 epoch(s)" in out
+    else:
+        assert [n for n, _ in pipe.steps] == ["load", "mel", "stats", "scale", "det"]
+        assert pipe["stats"].features == ("bands", "mfcc", "spectral")
+        assert pipe["stats"].n_mels == 16  # copied from mel__n_mels
+        assert "epoch" not in out
+    assert "branch" not in out  # no score_branch_ to report
+    if detector == "knn":
+        assert type(det).__name__ == "KNNDetector"
+        assert det.classes_.tolist() == ["00", "01"]
+        assert info["sections"] == ["00", "01"]
+        assert info["metadata"]["class_scheme"] == "section"
+        assert "(classes: 00, 01; detector knn)" in out
+    else:  # one model for all clips: sections are not passed
+        assert info["sections"] == [] and info["metadata"]["class_scheme"] is None
+        assert f"(classes: none, {detector} ignores sections;" in out
+    if detector == "iforest":
+        assert type(det).__name__ == "IsolationForest" and det.random_state == 0
+
+    scores_dir = tmp_path / "scores"
+    status, _, err = _run(["score", model, root, "--out", scores_dir], capsys)
+    assert status == 0, err
+    paths = sorted(root.glob("fan/*_test/*.wav"))
+    written, decided = {}, {}
+    for name in os.listdir(scores_dir):
+        rows = dict(_read_rows(scores_dir / name))
+        (written if name.startswith("anomaly") else decided).update(rows)
+    X = pipe[:-1].transform([str(p) for p in paths])
+    if detector == "knn":
+        sections = [p.name[8:10] for p in paths]
+        direct = det.anomaly_score(X, sections=sections)
+        predicted = det.predict(X, sections=sections)
+    elif detector == "ae":
+        direct, predicted = det.anomaly_score(X), det.predict(X)
+    else:
+        direct, predicted = -det.decision_function(X), det.predict(X)
+    np.testing.assert_allclose(
+        [float(written[p.name]) for p in paths], direct, rtol=1e-10
+    )
+    np.testing.assert_array_equal(
+        [int(decided[p.name]) for p in paths], (predicted == -1).astype(int)
+    )
+    status, out, err = _run(["evaluate", root, "--scores", scores_dir], capsys)
+    assert status == 0, err
+    assert "official score (DCASE 2021 formula)" in out
+
+    # a single file: best-matching section (knn) or no section at all
+    status, _, err = _run(["score", model, paths[0], "--out", tmp_path / "one"], capsys)
+    assert status == 0
+    rows = _read_rows(tmp_path / "one" / "anomaly_scores.csv")
+    assert len(rows) == 2 and rows[0] == ["path", "score", "decision", "rank"]
+    if detector != "knn":
+        assert err == ""
+        status, _, err = _run(
+            ["score", model, paths[0], "--out", tmp_path / "one", "--section", "00"],
+            capsys,
+        )
+        _check_usage_error(status, err, "score", "needs a model trained with sections")
+
+
+def test_train_detector_param_names_follow_its_steps(tmp_path, capsys):
+    """Check --param names and the error hint follow the chosen detector's steps."""
+    folder = _write_plain(tmp_path / "recs", 4)
+    model = tmp_path / "m.joblib"
+    argv = ["train", folder, "--out", model, "--detector", "iforest"]
+    status, _, err = _run([*argv, "--param", "bogus=1"], capsys)
+    _check_usage_error(status, err, "train", "steps load, mel, stats, scale and det")
+    status, _, err = _run([*argv, "--param", "det__max_epochs=1"], capsys)
+    _check_usage_error(status, err, "train", "unknown parameter 'det__max_epochs'")
+    status, _, err = _run(
+        [*argv, "--param", "mel__n_mels=16", "--param", "stats__n_mels=8"], capsys
+    )
+    _check_usage_error(status, err, "train", "mel__n_mels=16, stats__n_mels=8")
+    # mobilenetv2 classifies sections: one class and no auxiliary clips
+    argv = ["train", folder, "--out", model, "--detector", "mobilenetv2", *_params()]
+    status, _, err = _run(argv, capsys)
+    _check_usage_error(status, err, "train", "two or more classes", "--auxiliary")
+    assert not model.exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(folder), "--out", str(model), "--detector", "svm"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'svm'" in capsys.readouterr().err
+
+
+#: fewer, larger batches for the trainings with auxiliary clips
+FAST = ["det__batch_size=64", "det__patch_hop=8"]
+
+
+def _has_auxiliary_estimator():
+    from sklearn_asd.estimator import ContrastiveASDEstimator
+
+    return "auxiliary_classes" in ContrastiveASDEstimator().get_params()
+
+
+def test_train_with_auxiliary_plain_dcase_and_mimii_folders(tmp_path, capsys):
+    """Check --auxiliary takes a plain folder, a DCASE tree and a MIMII tree."""
+    if not _has_auxiliary_estimator():
+        pytest.skip("ContrastiveASDEstimator has no auxiliary_classes yet")
+    train = _write_plain(tmp_path / "my_pump", 6)
+    # another unit, recorded at 8 kHz in 1-s clips: resampled, cropped to 0.5 s
+    plain = _write_plain(tmp_path / "sets" / "bench", 4, seed=5, sr=8000, duration=1)
+    dcase = _write_tree(
+        tmp_path / "sets" / "dcase", 2022, machine="valve", n_sections=1, seed=7
+    )
+    mimii = _write_mimii(tmp_path / "sets" / "mimii", "slider", 4, 2, seed=9)
+    _write_mimii(mimii, "pump", 0, 2, seed=11)  # no normal clip: skipped
+    model = tmp_path / "m.joblib"
+    argv = ["train", train, "--out", model, *_params(*FAST)]
+    for folder in (plain, dcase, mimii):
+        argv += ["--auxiliary", folder]
+    status, out, err = _run(argv, capsys)
+    assert status == 0, err
+    assert "--auxiliary" in err and "skipping machine type(s) ['pump']" in err
+    names = ["aux:bench", "aux:dcase/valve/00", "aux:mimii/slider"]
+    n_aux = 4 + 12 + 4  # plain, the valve's train and test normals, MIMII normals
+    assert f"with {n_aux} auxiliary clips (3 auxiliary class(es))" in out
+    assert "(classes: all; detector contrastive" in out
+    assert "scored with the cnn branch" in out
+    pipe, info = load_model(model, return_info=True)
+    det = pipe[-1]
+    assert type(det).__name__ == "ContrastiveASDEstimator"
+    assert det.auxiliary_classes == names and det.score_branch == "cnn"
+    assert det.classes_.tolist() == ["all", *names]
+    assert det.auxiliary_classes_.tolist() == names
+    assert det.scored_classes_.tolist() == ["all"]
+    assert det.score_branch_ == "cnn"
+    assert pipe["load"].duration == pytest.approx(0.5)
+    assert info["sections"] == ["all"]
+    meta = info["metadata"]
+    assert meta["auxiliary_classes"] == names and meta["n_auxiliary_clips"] == n_aux
+    folders = {r["class"]: r["folder"] for r in meta["auxiliary"]}
+    assert folders == {
+        "aux:bench": str(plain.resolve()),
+        "aux:dcase/valve/00": str(dcase.resolve()),
+        "aux:mimii/slider": str(mimii.resolve()),
+    }
+
+    # scoring offers the scored class only; an auxiliary class is refused
+    out_dir = tmp_path / "scores"
+    status, _, err = _run(["score", model, train, "--out", out_dir], capsys)
+    assert status == 0 and err == ""  # one scored class: no best-match warning
+    status, _, err = _run(
+        ["score", model, train, "--out", out_dir, "--section", "aux:bench"], capsys
+    )
+    _check_usage_error(status, err, "score", "'aux:bench'", "is an auxiliary class")
+
+
+def test_train_auxiliary_machine_types_of_the_same_tree(tmp_path, capsys):
+    """Check --auxiliary-machine-types uses the tree's other machine types."""
+    if not _has_auxiliary_estimator():
+        pytest.skip("ContrastiveASDEstimator has no auxiliary_classes yet")
+    root = tmp_path / "dev"
+    _write_tree(root, 2022, machine="fan", seed=0)
+    _write_tree(root, 2022, machine="pump", n_sections=1, seed=10)
+    _write_tree(root, 2022, machine="valve", n_sections=1, seed=20)
+    # two auxiliary folders of one name stay two classes (parent folder added)
+    other = _write_tree(
+        tmp_path / "b" / "dev", 2022, machine="pump", n_sections=1, seed=30
+    )
+    model = tmp_path / "m.joblib"
+    argv = ["train", root, "--machine-type", "fan", "--out", model, *_params(*FAST)]
+    argv += ["--auxiliary-machine-types", "all", "--auxiliary", other]
+    status, out, err = _run(argv, capsys)
+    assert status == 0, err
+    names = [
+        "aux:b/dev/pump/00",
+        f"aux:{tmp_path.name}/dev/pump/00",
+        f"aux:{tmp_path.name}/dev/valve/00",
+    ]
+    det = load_model(model)[-1]
+    assert det.auxiliary_classes_.tolist() == sorted(names)
+    assert det.scored_classes_.tolist() == ["00", "01"]
+    assert "Auxiliary classes: " + ", ".join(sorted(names)) in out
+    # the tree's fan clips are scored against the fan sections only
+    out_dir = tmp_path / "scores"
+    status, _, err = _run(["score", model, root, "--out", out_dir], capsys)
+    assert status == 0, err
+    assert sorted(n for n in os.listdir(out_dir) if n.startswith("anomaly")) == [
+        "anomaly_score_fan_section_00_test.csv",
+        "anomaly_score_fan_section_01_test.csv",
+    ]
+    # a clip without a section in its name: best-matching among 00 and 01 only
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(sorted(root.glob("fan/test/*.wav"))[0].read_bytes())
+    status, _, err = _run(["score", model, clip, "--out", tmp_path / "one"], capsys)
+    assert status == 0
+    assert "best-matching class of 2 (00, 01)" in err and "aux:" not in err
+
+    # one named machine type, and the MobileNetV2 baseline as the classifier
+    argv = ["train", root, "--machine-type", "fan", "--out", model, *_params(*FAST)]
+    argv += ["--auxiliary-machine-types", "valve", "--detector", "mobilenetv2"]
+    status, out, err = _run(argv, capsys)
+    assert status == 0, err
+    assert "detector mobilenetv2, 1 epoch(s), scored with the cnn branch" in out
+    pipe, info = load_model(model, return_info=True)
+    assert pipe[-1].branches == "cnn" and info["metadata"]["detector"] == "mobilenetv2"
+    assert pipe[-1].auxiliary_classes_.tolist() == ["aux:dev/valve/00"]
+    status, _, err = _run(["score", model, root, "--out", out_dir], capsys)
+    assert status == 0, err
+
+
+def _auxiliary_bad_inputs(tmp_path):
+    """name -> (argv after 'train', needles of the one-line error)."""
+    train = _write_plain(tmp_path / "my_fan", 3)
+    tree = _write_tree(tmp_path / "tree", 2022, machine="fan", n_sections=1)
+    _write_tree(tree, 2022, machine="pump", n_sections=1, seed=3)
+    anomalies = tmp_path / "anomalies"
+    _write_mimii(anomalies, "gearbox", 0, 2)
+    labelled = tmp_path / "labelled"
+    labelled.mkdir()
+    for path in sorted((tree / "fan" / "test").glob("*_anomaly_*.wav"))[:2]:
+        (labelled / path.name).write_bytes(path.read_bytes())
+    clash = tmp_path / "clash"  # training class 'aux:lib/00' (machine 'aux:lib')
+    _write_tree(clash, 2022, machine="aux:lib", n_sections=1)
+    _write_tree(clash, 2022, machine="pump", n_sections=1, seed=3)
+    lib = _write_tree(tmp_path / "lib", 2022, machine="lib", n_sections=1, seed=5)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    somefile = tmp_path / "file.txt"
+    somefile.write_text("x")
+    other = _write_plain(tmp_path / "other", 3, seed=4)
+    base = [train, *_params()]
+    fan = [tree, "--machine-type", "fan", *_params()]
+    return {
+        "missing": ([*base, "--auxiliary", tmp_path / "nope"], ["does not exist"]),
+        "file": ([*base, "--auxiliary", somefile], ["is not a folder"]),
+        "no normal clip in a tree": (
+            [*base, "--auxiliary", anomalies],
+            ["has no normal clip", "['gearbox']"],
+        ),
+        "no normal clip in a plain folder": (
+            [*base, "--auxiliary", labelled],
+            ["has no normal clip"],
+        ),
+        "an empty folder": ([*base, "--auxiliary", empty], ["no .wav or .flac"]),
+        "a MIMII abnormal folder": (
+            [*base, "--auxiliary", anomalies / "gearbox" / "abnormal"],
+            ["has no normal clip", "'abnormal' folder"],
+        ),
+        "the training folder itself": (
+            [*base, "--auxiliary", train],
+            ["is one of the training clips"],
+        ),
+        "the training tree itself": (
+            [*fan, "--auxiliary", tree],
+            ["is one of the training clips", "never recordings of the trained"],
+        ),
+        "named like a training class": (
+            [clash, "--machine-type", "all", *_params(), "--auxiliary", lib / "lib"],
+            ["'aux:lib/00'", "has the name of a training class"],
+        ),
+        "given twice": (
+            [*base, "--auxiliary", other, "--auxiliary", other],
+            ["is given twice"],
+        ),
+        "knn": (
+            [*base, "--detector", "knn", "--auxiliary", other],
+            ["use --detector contrastive or mobilenetv2, not knn"],
+        ),
+        "iforest": (
+            [*base, "--detector", "iforest", "--auxiliary", other],
+            ["not iforest"],
+        ),
+        "ae": ([*base, "--detector", "ae", "--auxiliary", other], ["not ae"]),
+        "explicit auxiliary_classes": (
+            [*base, "--auxiliary", other, "--param", "det__auxiliary_classes=['x']"],
+            ["det__auxiliary_classes is set by --auxiliary"],
+        ),
+        "trained machine type": (
+            [*fan, "--auxiliary-machine-types", "fan"],
+            ["a trained machine type cannot be an auxiliary class"],
+        ),
+        "unknown machine type": (
+            [*fan, "--auxiliary-machine-types", "valve"],
+            ["unknown machine type(s) ['valve']"],
+        ),
+        "no other machine type": (
+            [
+                tree,
+                "--machine-type",
+                "all",
+                *_params(),
+                "--auxiliary-machine-types",
+                "all",
+            ],
+            ["holds no machine type besides"],
+        ),
+        "machine types of a plain folder": (
+            [*base, "--auxiliary-machine-types", "all"],
+            ["is a plain folder of audio files"],
+        ),
+    }
+
+
+def test_train_auxiliary_bad_inputs_are_one_line_errors(tmp_path, capsys):
+    """Check every bad --auxiliary input exits 2 with one line and no model."""
+    cases = _auxiliary_bad_inputs(tmp_path)
+    model = tmp_path / "m.joblib"
+    for name, (argv, needles) in cases.items():
+        status, out, err = _run(["train", *argv[:1], "--out", model, *argv[1:]], capsys)
+        assert status == 2, (name, err)
+        _check_usage_error(status, err, "train", *needles)
+        assert out == "" and not model.exists(), name
