@@ -124,11 +124,27 @@ def main(argv=None):
         "--quick", action="store_true", help="8 train, 4+4 test, 1 epoch (smoke run)"
     )
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--rows",
+        choices=["all", "default"],
+        default="all",
+        help="default: only the plain-folder default pipeline and PyOD AudioAE",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results file (default results/end_to_end.json; with --rows default "
+        "results/end_to_end_default.json)",
+    )
     args = parser.parse_args(argv)
     for name, full, quick in (("n_train", 60, 8), ("n_test", 40, 4), ("epochs", 5, 1)):
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
+    if args.out is None:
+        args.out = RESULTS
+        if args.rows == "default":
+            args.out = RESULTS.with_name("end_to_end_default.json")
     if args.n_train < 2 or args.n_test < 2 or args.epochs < 1:
         parser.error("--n-train and --n-test must be >= 2 and --epochs >= 1")
 
@@ -138,6 +154,7 @@ def main(argv=None):
     from sklearn.pipeline import Pipeline
 
     from sklearn_asd import ContrastiveASDEstimator
+    from sklearn_asd.cli import _train_pipeline
     from sklearn_asd.datasets import make_machine_sounds
     from sklearn_asd.features import AudioLoader, LogMelSpectrogram, MedianFilter
     from sklearn_asd.metrics import partial_auc_score
@@ -163,42 +180,60 @@ def main(argv=None):
             rows.append(row)
             print(row, flush=True)
 
-        pipe = Pipeline(
-            [
-                ("load", AudioLoader(sr=16000)),
-                ("mel", LogMelSpectrogram()),
-                ("mf", MedianFilter()),
-                (
-                    "det",
-                    ContrastiveASDEstimator(
-                        max_epochs=args.epochs, device=args.device, random_state=0
-                    ),
-                ),
-            ]
-        )
+        # the command line's default for a plain folder of recordings of one
+        # machine (sklearn-asd train FOLDER): clip statistics + k-NN
+        default = _train_pipeline("knn").set_params(load__duration=10.0)
         t0 = time.perf_counter()
-        with sklearn.config_context(enable_metadata_routing=True):
-            pipe.fit(train_paths, sections=train.sections)
+        default.fit(train_paths)
         fit_s = time.perf_counter() - t0
-        det = pipe[-1]
-        for name, params in [
-            ("sklearn-asd, CNN score, hop 8 (default)", {}),
-            ("sklearn-asd, CNN score, hop 32", {"score_hop": 32}),
-            ("sklearn-asd, CNN score, shared", {"score_mode": "shared"}),
-            ("sklearn-asd, AE-branch score, hop 8", {"score_branch": "ae"}),
-        ]:
-            det.set_params(score_hop=None, score_mode="patches", score_branch="auto")
-            det.set_params(**params)
-            sections = None if params.get("score_branch") == "ae" else test.sections
+        scores, rate = timed_scores(lambda p: score_files(default, p), test_paths)
+        record(
+            "sklearn-asd train FOLDER default (kNN on clip statistics)",
+            fit_s,
+            scores,
+            rate,
+        )
+        if args.rows == "default":
+            pipe = None
+        else:
+            pipe = Pipeline(
+                [
+                    ("load", AudioLoader(sr=16000)),
+                    ("mel", LogMelSpectrogram()),
+                    ("mf", MedianFilter()),
+                    (
+                        "det",
+                        ContrastiveASDEstimator(
+                            max_epochs=args.epochs, device=args.device, random_state=0
+                        ),
+                    ),
+                ]
+            )
+            t0 = time.perf_counter()
+            with sklearn.config_context(enable_metadata_routing=True):
+                pipe.fit(train_paths, sections=train.sections)
+            fit_s = time.perf_counter() - t0
+            det = pipe[-1]
+            for name, params in [
+                ("sklearn-asd, CNN score, hop 8 (default)", {}),
+                ("sklearn-asd, CNN score, hop 32", {"score_hop": 32}),
+                ("sklearn-asd, CNN score, shared", {"score_mode": "shared"}),
+                ("sklearn-asd, AE-branch score, hop 8", {"score_branch": "ae"}),
+            ]:
+                det.set_params(
+                    score_hop=None, score_mode="patches", score_branch="auto"
+                )
+                det.set_params(**params)
+                sections = None if params.get("score_branch") == "ae" else test.sections
 
-            def score(paths, sections=sections):
-                chosen = None if sections is None else sections[: len(paths)]
-                return score_files(pipe, paths, sections=chosen)
+                def score(paths, sections=sections):
+                    chosen = None if sections is None else sections[: len(paths)]
+                    return score_files(pipe, paths, sections=chosen)
 
-            scores, rate = timed_scores(score, test_paths)
-            record(name, fit_s, scores, rate)
+                scores, rate = timed_scores(score, test_paths)
+                record(name, fit_s, scores, rate)
 
-        onnx_rows(pipe, test, test_paths, tmp, record, fit_s)
+            onnx_rows(pipe, test, test_paths, tmp, record, fit_s)
 
         try:
             from pyod.models.audio_ae import AudioAE
@@ -219,7 +254,8 @@ def main(argv=None):
         "benchmark": "end_to_end",
         "quick": args.quick,
         "command": f"python benchmarks/bench_end_to_end.py --n-train {args.n_train} "
-        f"--n-test {args.n_test} --epochs {args.epochs} --device {args.device}",
+        f"--n-test {args.n_test} --epochs {args.epochs} --device {args.device}"
+        + (" --rows default" if args.rows == "default" else ""),
         "machine": machine_info(),
         "torch_threads": torch.get_num_threads(),
         "device": args.device,

@@ -346,6 +346,8 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         for key, train_scores in self._training_scores(S, labels, scored).items():
             _check_finite_scores(train_scores, S[scored], type(self).__name__)
             self.offsets_[key] = self._offset_of(train_scores)
+        if self._score_key() not in self.offsets_:
+            self._check_score_method()  # raises: say why
         return self
 
     def _offset_of(self, train_scores):
@@ -402,6 +404,26 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         """Key of ``offsets_`` for the current scoring settings."""
         return "default"
 
+    def __setstate__(self, state):
+        # models saved before auxiliary classes and per-back-end thresholds:
+        # one offset_ (of the branch used in fit), the seed's softmax score
+        state = dict(state)
+        for name, value in (
+            ("score_method", "softmax"),
+            ("n_neighbors", 1),
+            ("auxiliary_classes", None),
+        ):
+            if "score_branch" in state:  # a ContrastiveASDEstimator
+                state.setdefault(name, value)
+        if "offset_" in state and "offsets_" not in state:
+            offset = state.pop("offset_")
+            branch = state.get("score_branch_", "ae")
+            state["offsets_"] = {"ae" if branch == "ae" else "softmax": offset}
+        if "classes_" in state and "scored_classes_" not in state:
+            state["scored_classes_"] = state["classes_"]
+            state["auxiliary_classes_"] = np.array([], dtype=object)
+        super().__setstate__(state)
+
     @property
     def offset_(self):
         """Threshold subtracted in ``decision_function`` (current settings)."""
@@ -409,6 +431,8 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         if offsets is None:
             raise AttributeError(f"{type(self).__name__} has no offset_ before fit")
         key = self._score_key()
+        if key in ("knn", "mahalanobis"):
+            self._check_score_method()  # a clear error, or the current k's offset
         if key not in offsets:
             raise AttributeError(
                 f"{type(self).__name__} has no threshold for {key!r} scores"
@@ -1040,6 +1064,47 @@ class ContrastiveASDEstimator(_NeuralDetector):
         branch = self._resolve_branch()
         return "ae" if branch == "ae" else self.score_method
 
+    def _check_score_method(self):
+        """Raise a ValueError when the current score_method cannot score."""
+        method = self.score_method
+        allowed = ("softmax", "knn", "mahalanobis")
+        if method not in allowed:
+            raise ValueError(
+                f"score_method must be one of {list(allowed)}, got {method!r}"
+            )
+        offsets = getattr(self, "offsets_", None)
+        if offsets is None or method == "softmax":
+            return
+        if method not in offsets:
+            raise ValueError(
+                f"score_method={method!r} is not available for this fit: its "
+                "threshold leaves each training clip out (of its own neighbours, "
+                "of its section's mean), so every scored section needs at least 2 "
+                "training clips; use score_method='softmax'"
+            )
+        fitted = getattr(self, "embedding_settings_", None)
+        current = (self.score_mode, self.score_hop)
+        if fitted is not None and tuple(fitted) != current:
+            raise ValueError(
+                f"score_method={method!r} compares clip embeddings with the "
+                f"training clips' embeddings, computed with score_mode="
+                f"{fitted[0]!r}, score_hop={fitted[1]!r}; scoring now uses "
+                f"score_mode={current[0]!r}, score_hop={current[1]!r}: set them "
+                "back, or refit"
+            )
+        if method == "knn" and self.n_neighbors != self._knn_offset_neighbors:
+            # n_neighbors changed after fit: the threshold of the new k, from
+            # the stored training embeddings (leave one out)
+            train = self._cnn_method_scores(
+                "knn",
+                None,
+                self.train_embeddings_,
+                self.train_embedding_classes_,
+                leave_one_out=True,
+            )
+            offsets["knn"] = self._offset_of(train)
+            self._knn_offset_neighbors = self.n_neighbors
+
     def _cnn(self):
         module = self.net_.module_
         return module if self.branches == "cnn" else module.cnn
@@ -1049,13 +1114,7 @@ class ContrastiveASDEstimator(_NeuralDetector):
         # change after fit (offsets_ holds a threshold for each)
         if self._resolve_branch() == "ae":
             return self._ae_scores(S)
-        if self.score_method not in getattr(self, "offsets_", {self.score_method: 0}):
-            raise ValueError(
-                f"score_method={self.score_method!r} is not available for this fit: "
-                "its threshold leaves each training clip out of its own neighbours, "
-                "so every scored section needs at least 2 training clips; use "
-                "score_method='softmax' or 'mahalanobis'"
-            )
+        self._check_score_method()
         seed, _, embedding = self._cnn_outputs(self._cnn(), S)
         return self._cnn_method_scores(self.score_method, seed, embedding, idx)
 
@@ -1138,10 +1197,13 @@ class ContrastiveASDEstimator(_NeuralDetector):
             # one clip, or constant embeddings: Euclidean distance instead
             precision = np.eye(centred.shape[1])
         self.embedding_precision_ = precision.astype(np.float32)
-        # k-NN training scores leave each clip out: a section needs 2 clips
-        methods = ["softmax", "mahalanobis"]
+        # the embedding back-ends' training scores leave each clip out (of its
+        # neighbours, of its section mean): every section needs 2 clips
+        methods = ["softmax"]
         if np.unique(idx, return_counts=True)[1].min() >= 2:
-            methods.insert(1, "knn")
+            methods += ["knn", "mahalanobis"]
+        self.embedding_settings_ = (self.score_mode, self.score_hop)
+        self._knn_offset_neighbors = self.n_neighbors
         scores = {
             method: self._cnn_method_scores(
                 method, seed[scored], embedding[scored], idx, leave_one_out=True
@@ -1195,7 +1257,7 @@ class ContrastiveASDEstimator(_NeuralDetector):
                 "(chance: 50 %): an auxiliary class must be another machine unit, "
                 "never recordings of the machine being monitored",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _ae_scores(self, S):

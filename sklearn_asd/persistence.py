@@ -206,7 +206,8 @@ def _feature_settings(obj):
 def _default_sections(obj):
     steps = getattr(obj, "steps", None)
     final = steps[-1][1] if steps else obj
-    classes = getattr(final, "classes_", None)
+    # the sections it can score: auxiliary classes train, they are never scored
+    classes = getattr(final, "scored_classes_", getattr(final, "classes_", None))
     return None if classes is None else [_plain(c) for c in classes]
 
 

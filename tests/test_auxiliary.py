@@ -72,47 +72,49 @@ def test_auxiliary_classes_train_but_are_not_scored(fitted):
     assert det.net_.module_.cnn.classifier[-1].out_features == 3
 
 
-def test_auxiliary_clips_never_move_the_threshold():
-    """Check that offset_ depends on the scored clips only.
-
-    Two fits that differ only in the auxiliary rows' *order* train the same
-    classifier's classes; the threshold is computed from the scored clips'
-    training scores, so recomputing it from those scores gives offset_ exactly.
-    """
+def test_auxiliary_clips_never_move_the_threshold(monkeypatch):
+    """Check that every offset comes from the scored clips' training scores only."""
     X, sections = _data()
+    seen = []
+    original = ContrastiveASDEstimator._offset_of
+
+    def spy(self, train_scores):
+        seen.append(np.asarray(train_scores).shape)
+        return original(self, train_scores)
+
+    monkeypatch.setattr(ContrastiveASDEstimator, "_offset_of", spy)
     det = _det(auxiliary_classes=AUX).fit(X, sections=sections)
+    n_main = int(np.sum(sections == "fan"))
+    # softmax, knn, mahalanobis and ae: one threshold each, from the 8 fan clips
+    assert seen == [(n_main,)] * 4
+    assert set(det.offsets_) == {"softmax", "knn", "mahalanobis", "ae"}
     main = sections == "fan"
-    for method in ("softmax", "knn", "mahalanobis"):
-        det.set_params(score_method=method)
-        if method == "softmax":
-            train_scores = det.anomaly_score(X[main], sections=sections[main])
-        else:  # leave-one-out training scores, recomputed from the stored ones
-            seed, _, emb = det._cnn_outputs(
-                det._cnn(), det._standardize(X[main].reshape(-1, N_MELS, 20))
-            )
-            idx = np.full(main.sum(), 2)
-            train_scores = det._cnn_method_scores(
-                method, seed, emb, idx, leave_one_out=True
-            )
-        assert det.offset_ == pytest.approx(det._offset_of(train_scores))
-    # the same fit with contamination=0.5 puts the threshold at the median of
-    # the scored clips' scores: half of them predicted anomalous, whatever the
-    # auxiliary clips' scores would be
+    train_scores = det.anomaly_score(X[main], sections=sections[main])
+    assert det.offsets_["softmax"] == pytest.approx(original(det, train_scores))
+    # contamination=0.5 puts the threshold at the median of the scored clips'
+    # scores: half of them predicted anomalous, whatever the auxiliary clips
+    monkeypatch.undo()
     det = _det(auxiliary_classes=AUX, contamination=0.5).fit(X, sections=sections)
     flagged = det.predict(X[main], sections=sections[main]) == -1
     assert flagged.mean() == pytest.approx(0.5, abs=1 / main.sum())
 
 
-def test_best_matching_section_is_among_scored_classes(fitted):
-    """Check that sections=None never scores against an auxiliary class."""
-    det, X, sections = fitted
-    aux_rows = X[sections != "fan"]
-    # an auxiliary machine's clip matches its own class best; unscored, it is
-    # scored against "fan", the only scored class
-    np.testing.assert_array_equal(
-        det.anomaly_score(aux_rows),
-        det.anomaly_score(aux_rows, sections=["fan"] * len(aux_rows)),
+@pytest.mark.parametrize("method", ["softmax", "knn", "mahalanobis"])
+def test_best_matching_section_is_among_scored_classes(method):
+    """Check that sections=None takes the best of the scored classes only."""
+    X, sections = _data()
+    sections = sections.copy()
+    sections[4:8] = "pump"  # two scored classes: fan and pump
+    X[4:8] += 6.0
+    det = _det(auxiliary_classes=AUX, score_method=method).fit(X, sections=sections)
+    assert det.scored_classes_.tolist() == ["fan", "pump"]
+    aux_rows = X[sections != "fan"][4:]  # clips of the auxiliary machines
+    n = len(aux_rows)
+    best = det.anomaly_score(aux_rows)
+    per_class = np.stack(
+        [det.anomaly_score(aux_rows, sections=[c] * n) for c in ("fan", "pump")]
     )
+    np.testing.assert_array_equal(best, per_class.min(axis=0))
 
 
 def test_scoring_an_auxiliary_class_raises(fitted):
@@ -337,12 +339,87 @@ def test_export_of_embedding_back_ends_raises(fitted, method):
         det.set_params(score_method="softmax")
 
 
-def test_knn_back_end_needs_two_clips_per_scored_section():
-    """Check that one-clip sections fit, and score_method='knn' then says why not."""
+def test_embedding_back_ends_need_two_clips_per_scored_section():
+    """Check one-clip sections: softmax only, and a clear error for the others."""
     X, sections = _data(n_main=1)
     det = _det(auxiliary_classes=AUX).fit(X, sections=sections)
-    assert "knn" not in det.offsets_
-    assert {"softmax", "mahalanobis"} <= set(det.offsets_)
-    det.set_params(score_method="knn")
+    assert set(det.offsets_) == {"softmax", "ae"}
+    for method in ("knn", "mahalanobis"):
+        det.set_params(score_method=method)
+        with pytest.raises(ValueError, match="at least 2 training clips"):
+            det.anomaly_score(X[:1])
+    # asked for at construction: the fit itself fails, and leaves no model
+    knn = _det(auxiliary_classes=AUX, score_method="knn")
     with pytest.raises(ValueError, match="at least 2 training clips"):
-        det.anomaly_score(X[:1])
+        knn.fit(X, sections=sections)
+    assert not hasattr(knn, "net_")
+
+
+def test_changing_n_neighbors_after_fit_gives_its_own_threshold(fitted):
+    """Check that the k-NN threshold follows n_neighbors (leave one out)."""
+    det, X, sections = fitted
+    main = sections == "fan"
+    det.set_params(score_method="knn", n_neighbors=3)
+    try:
+        train = det.anomaly_score(X[main], sections=sections[main])
+        assert det.offset_ == pytest.approx(det._offset_of(train))
+        det.set_params(n_neighbors=1)
+        train1 = det.anomaly_score(X[main], sections=sections[main])
+        assert det.offset_ == pytest.approx(det._offset_of(train1))
+        assert not np.allclose(train, train1)
+    finally:
+        det.set_params(score_method="softmax", n_neighbors=1)
+
+
+def test_changing_score_mode_after_fit_is_refused_by_embedding_back_ends(fitted):
+    """Check that training embeddings of another score_mode are not compared."""
+    det, X, _ = fitted
+    det.set_params(score_method="knn", score_mode="shared")
+    try:
+        with pytest.raises(ValueError, match="score_mode='patches'"):
+            det.anomaly_score(X[:2], sections=["fan", "fan"])
+    finally:
+        det.set_params(score_method="softmax", score_mode="patches")
+    det.set_params(score_mode="shared")  # the softmax score still works
+    try:
+        assert np.isfinite(det.anomaly_score(X[:2], sections=["fan", "fan"])).all()
+    finally:
+        det.set_params(score_mode="patches")
+
+
+def test_invalid_score_method_set_after_fit_is_named(fitted):
+    """Check that a typo set after fit gets its own message."""
+    det, X, _ = fitted
+    det.set_params(score_method="knnn")
+    try:
+        with pytest.raises(ValueError, match="score_method must be one of"):
+            det.anomaly_score(X[:1], sections=["fan"])
+    finally:
+        det.set_params(score_method="softmax")
+
+
+@pytest.mark.parametrize("branches", ["dual", "cnn"])
+def test_models_saved_before_offsets_load_and_score(branches):
+    """Check that a model pickled with one offset_ (no offsets_) still scores."""
+    X, sections = _data()
+    sections = np.where(sections == "aux:b", "other", sections)
+    det = _det(branches=branches).fit(X, sections=sections)
+    state = dict(det.__getstate__())  # a copy: this is det.__dict__ itself
+    # the layout of models saved before this version
+    offsets = state.pop("offsets_")
+    state["offset_"] = offsets["softmax"]
+    for name in (
+        "score_method",
+        "n_neighbors",
+        "auxiliary_classes",
+        "auxiliary_classes_",
+        "scored_classes_",
+    ):
+        state.pop(name)
+    old = ContrastiveASDEstimator.__new__(ContrastiveASDEstimator)
+    old.__setstate__(state)
+    assert old.offset_ == offsets["softmax"]
+    assert old.scored_classes_.tolist() == det.classes_.tolist()
+    np.testing.assert_array_equal(
+        old.decision_function(X[:4]), det.decision_function(X[:4])
+    )
