@@ -9,20 +9,15 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_asd.estimator import _check_labels
 from sklearn_asd.utils._neighbors import METHODS, METRICS, knn_anomaly_scores
-from sklearn_asd.utils._threshold import _seed_threshold
+from sklearn_asd.utils._threshold import _offset_from_scores
+from sklearn_asd.utils._validation import (
+    _check_labels,
+    _check_section_labels,
+    _sorted_classes,
+)
 
 __all__ = ["KNNDetector"]
-
-
-def _missing_positions(labels):
-    """Positions of None/NaN labels (NaN != NaN would make one class per clip)."""
-    return [
-        i
-        for i, s in enumerate(labels)
-        if s is None or (isinstance(s, (float, np.floating)) and np.isnan(s))
-    ]
 
 
 class KNNDetector(OutlierMixin, BaseEstimator):
@@ -124,26 +119,11 @@ class KNNDetector(OutlierMixin, BaseEstimator):
         self.metric = metric
         self.contamination = contamination
 
-    def _section_labels(self, sections, n_samples):
-        sections = np.asarray(sections, dtype=object)
-        if sections.ndim != 1 or sections.shape[0] != n_samples:
-            raise ValueError(
-                f"sections must be 1-D with one label per clip: got shape "
-                f"{sections.shape} for {n_samples} clips"
-            )
-        missing = _missing_positions(sections.tolist())
-        if missing:
-            raise ValueError(
-                f"sections holds missing labels (None or NaN) at position(s) "
-                f"{missing[:10]}: every clip needs its section"
-            )
-        return sections
-
     def _encode_sections(self, sections, n_samples):
         """Map scoring-time sections to indices into ``classes_`` (None: None)."""
         if sections is None:
             return None
-        sections = self._section_labels(sections, n_samples)
+        sections = _check_section_labels(sections, n_samples)
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
         unknown = sorted({str(s) for s in sections.tolist() if s not in index})
         if unknown:
@@ -191,12 +171,9 @@ class KNNDetector(OutlierMixin, BaseEstimator):
         if sections is None:
             raw = np.zeros(n, dtype=object)
         else:
-            raw = self._section_labels(sections, n)
+            raw = _check_section_labels(sections, n)
         raw = raw[keep]
-        try:
-            classes = sorted(set(raw.tolist()))
-        except TypeError:  # labels of mixed types: order by their text
-            classes = sorted(set(raw.tolist()), key=str)
+        classes = _sorted_classes(raw.tolist())
         index = {c: i for i, c in enumerate(classes)}
         labels = np.array([index[s] for s in raw.tolist()], dtype=np.int64)
         counts = np.bincount(labels, minlength=len(classes))
@@ -223,12 +200,7 @@ class KNNDetector(OutlierMixin, BaseEstimator):
         self._fit_X = X
         self._fit_labels = labels
         self.n_samples_fit_ = X.shape[0]
-        if self.contamination == "auto":
-            self.offset_ = -_seed_threshold(train_scores)
-        else:
-            self.offset_ = float(
-                np.percentile(-train_scores, 100.0 * self.contamination)
-            )
+        self.offset_ = _offset_from_scores(train_scores, self.contamination)
         return self
 
     @staticmethod

@@ -28,53 +28,22 @@ import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_asd.augment import AugmentationChain
 from sklearn_asd.utils._layout import check_spectrogram_layout
-from sklearn_asd.utils._threshold import _seed_threshold
-from sklearn_asd.utils._validation import _check_finite_rows
+from sklearn_asd.utils._threshold import _offset_from_scores
+from sklearn_asd.utils._validation import (
+    _check_finite_rows,
+    _check_labels,
+    _check_section_labels,
+    _sorted_classes,
+)
 
 __all__ = ["AutoencoderBaseline", "ContrastiveASDEstimator"]
 
 # patches per forward pass at scoring time (whole clips; bounds memory)
 _SCORE_BATCH = 128
-
-
-def _check_labels(y, n_samples):
-    """Validate DCASE labels and return the mask of clips to train on.
-
-    0 = normal, 1 = anomalous: clips labelled 1 are left out. Negative labels
-    raise: they are scikit-learn's -1 = outlier convention or load_dcase's
-    -1 = unknown. Other labels are kept, with a warning.
-    """
-    y = column_or_1d(y, warn=True)
-    if y.shape[0] != n_samples:
-        raise ValueError(f"y has {y.shape[0]} labels for {n_samples} samples")
-    try:
-        y = y.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            "y must hold numeric labels: 0 = normal, 1 = anomalous"
-        ) from None
-    if not np.isfinite(y).all():
-        raise ValueError("y contains NaN, infinity or missing (None) labels")
-    if (y < 0).any():
-        raise ValueError(
-            "y holds negative labels: sklearn_asd uses the DCASE convention, 0 = "
-            "normal and 1 = anomalous (not scikit-learn's +1/-1 outlier labels; -1 "
-            "is load_dcase's 'unknown label' of evaluation sets). Clips labelled 1 "
-            "are left out of training; pass y=None to train on every clip."
-        )
-    other = sorted(set(np.unique(y).tolist()) - {0.0, 1.0})
-    if other:
-        warnings.warn(
-            f"y holds labels other than 0 (normal) and 1 (anomalous): {other[:5]}; "
-            "only clips labelled 1 are left out of training",
-            UserWarning,
-            stacklevel=3,
-        )
-    return y != 1
 
 
 def _padded_chunks(S, per_chunk):
@@ -194,23 +163,7 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
     def _encode_sections(self, sections, n_samples, fitting):
         if sections is None:
             return None
-        sections = np.asarray(sections, dtype=object)
-        if sections.ndim != 1 or sections.shape[0] != n_samples:
-            raise ValueError(
-                f"sections must be 1-D with one label per clip: got shape "
-                f"{sections.shape} for {n_samples} clips"
-            )
-        # NaN != NaN: a NaN label would become one new class per clip
-        missing = [
-            i
-            for i, s in enumerate(sections.tolist())
-            if s is None or (isinstance(s, (float, np.floating)) and np.isnan(s))
-        ]
-        if missing:
-            raise ValueError(
-                f"sections holds missing labels (None or NaN) at position(s) "
-                f"{missing[:10]}: every clip needs its section"
-            )
+        sections = _check_section_labels(sections, n_samples)
         if fitting:
             return sections
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
@@ -289,11 +242,7 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         if raw_sections is None or not self._uses_sections:
             raw_sections = np.zeros(n, dtype=object)
         raw_sections = raw_sections[keep]
-        try:
-            classes = sorted(set(raw_sections.tolist()))
-        except TypeError:  # labels of mixed types: order by their text
-            classes = sorted(set(raw_sections.tolist()), key=str)
-        self.classes_ = np.array(classes, dtype=object)
+        self.classes_ = np.array(_sorted_classes(raw_sections.tolist()), dtype=object)
         self._set_auxiliary_classes()
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
         labels = np.array([index[s] for s in raw_sections.tolist()], dtype=np.int64)
@@ -352,9 +301,7 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
 
     def _offset_of(self, train_scores):
         """``offset_`` from the training clips' anomaly scores (contamination)."""
-        if self.contamination == "auto":
-            return -_seed_threshold(train_scores)
-        return float(np.percentile(-train_scores, 100.0 * self.contamination))
+        return _offset_from_scores(train_scores, self.contamination)
 
     def _set_auxiliary_classes(self):
         """Set ``auxiliary_classes_`` and ``scored_classes_`` from the parameter."""

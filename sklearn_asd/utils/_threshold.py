@@ -30,3 +30,14 @@ def _seed_threshold(scores):
         if np.isfinite(threshold) and np.mean(scores > threshold) <= 0.5:
             return float(threshold)
     return float(np.quantile(scores, 0.9))
+
+
+def _offset_from_scores(train_scores, contamination):
+    """``offset_`` of a detector from its training clips' anomaly scores.
+
+    ``contamination="auto"``: minus :func:`_seed_threshold`; a float: the
+    quantile that predicts that fraction of the training clips anomalous.
+    """
+    if contamination == "auto":
+        return -_seed_threshold(train_scores)
+    return float(np.percentile(-np.asarray(train_scores), 100.0 * contamination))

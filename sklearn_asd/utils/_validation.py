@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Input checks shared by the transformers and the detectors."""
 
+import warnings
+
 import numpy as np
+from sklearn.utils.validation import column_or_1d
 
 __all__ = []
 
@@ -18,3 +21,71 @@ def _check_finite_rows(X, what="X"):
             f"{what} contains NaN or infinity in row(s) {shown}{more}: waveforms and "
             "spectrograms must be finite (check the clips these rows came from)."
         )
+
+
+def _check_section_labels(sections, n_samples):
+    """Return ``sections`` as a 1-D object array, one label per clip, none missing.
+
+    NaN != NaN would make one class per clip, so None and NaN labels raise.
+    """
+    sections = np.asarray(sections, dtype=object)
+    if sections.ndim != 1 or sections.shape[0] != n_samples:
+        raise ValueError(
+            f"sections must be 1-D with one label per clip: got shape "
+            f"{sections.shape} for {n_samples} clips"
+        )
+    missing = [
+        i
+        for i, s in enumerate(sections.tolist())
+        if s is None or (isinstance(s, (float, np.floating)) and np.isnan(s))
+    ]
+    if missing:
+        raise ValueError(
+            f"sections holds missing labels (None or NaN) at position(s) "
+            f"{missing[:10]}: every clip needs its section"
+        )
+    return sections
+
+
+def _sorted_classes(labels):
+    """Sorted distinct labels (by their text when the types do not compare)."""
+    try:
+        return sorted(set(labels))
+    except TypeError:  # labels of mixed types
+        return sorted(set(labels), key=str)
+
+
+def _check_labels(y, n_samples):
+    """Validate DCASE labels and return the mask of clips to train on.
+
+    0 = normal, 1 = anomalous: clips labelled 1 are left out. Negative labels
+    raise: they are scikit-learn's -1 = outlier convention or load_dcase's
+    -1 = unknown. Other labels are kept, with a warning.
+    """
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] != n_samples:
+        raise ValueError(f"y has {y.shape[0]} labels for {n_samples} samples")
+    try:
+        y = y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "y must hold numeric labels: 0 = normal, 1 = anomalous"
+        ) from None
+    if not np.isfinite(y).all():
+        raise ValueError("y contains NaN, infinity or missing (None) labels")
+    if (y < 0).any():
+        raise ValueError(
+            "y holds negative labels: sklearn_asd uses the DCASE convention, 0 = "
+            "normal and 1 = anomalous (not scikit-learn's +1/-1 outlier labels; -1 "
+            "is load_dcase's 'unknown label' of evaluation sets). Clips labelled 1 "
+            "are left out of training; pass y=None to train on every clip."
+        )
+    other = sorted(set(np.unique(y).tolist()) - {0.0, 1.0})
+    if other:
+        warnings.warn(
+            f"y holds labels other than 0 (normal) and 1 (anomalous): {other[:5]}; "
+            "only clips labelled 1 are left out of training",
+            UserWarning,
+            stacklevel=3,
+        )
+    return y != 1
