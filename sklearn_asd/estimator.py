@@ -88,6 +88,39 @@ def _check_finite_scores(scores, S, name):
         )
 
 
+def _mahalanobis_model(E, labels):
+    """Class means and shared Ledoit-Wolf precision of embeddings ``E``."""
+    from sklearn.covariance import LedoitWolf
+
+    classes = np.unique(labels)
+    means = np.stack([E[labels == c].mean(axis=0, dtype=np.float64) for c in classes])
+    centred = E - means[np.searchsorted(classes, labels)]
+    precision = None
+    if centred.shape[0] >= 2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            precision = LedoitWolf(assume_centered=True).fit(centred).precision_
+    if precision is None or not np.isfinite(precision).all():
+        # one clip, or constant embeddings: Euclidean distance instead
+        precision = np.eye(centred.shape[1])
+    return classes, means, precision.astype(np.float32)
+
+
+def _mahalanobis_distances(E, labels, classes, means, precision):
+    """Squared distance of each row to its class mean (``labels=None``: the min)."""
+    E = np.asarray(E, dtype=np.float64)
+    P = precision.astype(np.float64)
+    out = np.empty((E.shape[0], len(classes)), dtype=np.float64)
+    for j in range(len(classes)):
+        diff = E - means[j]
+        out[:, j] = np.einsum("ij,jk,ik->i", diff, P, diff)
+    if labels is None:
+        return out.min(axis=1)
+    column = {c: j for j, c in enumerate(classes.tolist())}
+    rows = [column[i] for i in np.asarray(labels).tolist()]
+    return out[np.arange(E.shape[0]), rows]
+
+
 class _NeuralDetector(OutlierMixin, BaseEstimator):
     """Shared fit/score logic of the neural detectors (private)."""
 
@@ -762,8 +795,9 @@ class ContrastiveASDEstimator(_NeuralDetector):
         embedding (covariance shared by the sections, Ledoit-Wolf shrinkage).
         Used only when the CNN branch scores (``score_branch_ == "cnn"``); may
         be changed after fit with a valid threshold: the training scores behind
-        each back-end's offset leave each clip out of its own neighbours (k-NN)
-        and of its own section mean (Mahalanobis).
+        each back-end's offset hold each clip out, of its own neighbours (k-NN,
+        leave one out) and of the means and covariance that score it
+        (Mahalanobis, 5-fold cross-fitting).
     n_neighbors : int, default=1
         Neighbours of ``score_method="knn"`` (capped at the training clips of
         the section).
@@ -1093,29 +1127,32 @@ class ContrastiveASDEstimator(_NeuralDetector):
         return self._mahalanobis(embedding, idx, leave_one_out)
 
     def _mahalanobis(self, embedding, idx, leave_one_out):
-        """Squared Mahalanobis distance to the class mean (shared covariance)."""
-        classes = self.train_embedding_classes_
-        means = self.embedding_means_
-        scored = list(self.embedding_mean_classes_)
-        column = {c: j for j, c in enumerate(scored)}
-        E = embedding.astype(np.float64)
-        P = self.embedding_precision_.astype(np.float64)
-        out = np.empty((E.shape[0], len(scored)), dtype=np.float64)
-        for j in range(len(scored)):
-            diff = E - means[j]
-            if leave_one_out:  # each clip's own class mean without the clip
-                n_j = np.sum(classes == scored[j])
-                own = classes == scored[j]
-                if n_j > 1:
-                    diff[own] *= n_j / (n_j - 1)
-            out[:, j] = np.einsum("ij,jk,ik->i", diff, P, diff)
-        if idx is None:
-            return out.min(axis=1)
-        return out[np.arange(E.shape[0]), [column[i] for i in np.asarray(idx)]]
+        """Squared Mahalanobis distance to the class mean (shared covariance).
+
+        ``leave_one_out=True`` scores the stored training embeddings
+        themselves, cross-fitted: each fold of them is scored by the class
+        means and covariance of the other folds (a covariance of 1,280-d
+        embeddings from tens of clips fits its own clips far too well).
+        """
+        if not leave_one_out:
+            model = (
+                self.embedding_mean_classes_,
+                self.embedding_means_,
+                self.embedding_precision_,
+            )
+            return _mahalanobis_distances(embedding, idx, *model)
+        from sklearn.model_selection import StratifiedKFold
+
+        E, labels = self.train_embeddings_, self.train_embedding_classes_
+        n_splits = min(5, int(np.unique(labels, return_counts=True)[1].min()))
+        out = np.empty(E.shape[0], dtype=np.float64)
+        folds = StratifiedKFold(n_splits, shuffle=True, random_state=0)
+        for train, test in folds.split(E, labels):
+            model = _mahalanobis_model(E[train], labels[train])
+            out[test] = _mahalanobis_distances(E[test], labels[test], *model)
+        return out
 
     def _training_scores(self, S, labels, scored):
-        from sklearn.covariance import LedoitWolf
-
         if self._resolve_branch("auto") == "ae":
             return {"ae": self._ae_scores(S[scored])}
         seed, mean_logits, embedding = self._cnn_outputs(self._cnn(), S)
@@ -1124,28 +1161,13 @@ class ContrastiveASDEstimator(_NeuralDetector):
         # embedding back-ends: the scored classes' training clips
         self.train_embeddings_ = embedding[scored]
         self.train_embedding_classes_ = idx
-        self.embedding_mean_classes_ = np.unique(idx)
-        self.embedding_means_ = np.stack(
-            [
-                embedding[scored][idx == c].mean(axis=0, dtype=np.float64)
-                for c in self.embedding_mean_classes_
-            ]
-        )
-        centred = (
-            embedding[scored]
-            - self.embedding_means_[np.searchsorted(self.embedding_mean_classes_, idx)]
-        )
-        precision = None
-        if centred.shape[0] >= 2:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                precision = LedoitWolf(assume_centered=True).fit(centred).precision_
-        if precision is None or not np.isfinite(precision).all():
-            # one clip, or constant embeddings: Euclidean distance instead
-            precision = np.eye(centred.shape[1])
-        self.embedding_precision_ = precision.astype(np.float32)
-        # the embedding back-ends' training scores leave each clip out (of its
-        # neighbours, of its section mean): every section needs 2 clips
+        (
+            self.embedding_mean_classes_,
+            self.embedding_means_,
+            self.embedding_precision_,
+        ) = _mahalanobis_model(embedding[scored], idx)
+        # the embedding back-ends' training scores hold each clip out (of its
+        # neighbours; of the Gaussian that scores it): every section needs 2
         methods = ["softmax"]
         if np.unique(idx, return_counts=True)[1].min() >= 2:
             methods += ["knn", "mahalanobis"]
