@@ -31,8 +31,8 @@ Rows:
   machines (``dcase2020t2-dev-lite`` and ``dcase2023t2-dev-sample``, their normal
   clips of any split; for ``mimii-fan``, whose unit id is not recorded, without
   their fans, which could be the same unit); the saved detector scores with
-  the seed's CNN branch; the same fitted model is also scored with ``score_method="knn"`` and
-  ``"mahalanobis"`` (train time is the one fit's).
+  the seed's CNN branch; the same fitted model is also scored with
+  ``score_method="knn"`` and ``"mahalanobis"`` (train time is the one fit's).
 - Python rows on the same log-mel features: k-NN on band/MFCC/spectral
   statistics (the CLI default's detector, and on band statistics alone),
   IsolationForest on band statistics, the DCASE autoencoder baseline, the
@@ -49,9 +49,10 @@ Usage::
     python benchmarks/real_clips.py [--data ../shared/datasets] [--seeds 0 1 2 3 4]
         [--cnn-seeds 0 1 2] [--sets mimii-fan dcase2020-id00] [--quick]
 
-``--seeds`` drives the cheap rows (classical, PyOD, CLI default),
-``--cnn-seeds`` the rows that train a MobileNetV2 (minutes per fit on 2 CPU
-cores). ``--quick`` (for the tests): one seed, one set, tiny networks.
+``--only-cli`` runs the command-line rows alone. ``--seeds`` drives the cheap
+rows (classical, PyOD, CLI default), ``--cnn-seeds`` the rows that train a
+MobileNetV2 (minutes per fit on 2 CPU cores). ``--quick`` (for the tests): one
+seed, one set, tiny networks.
 """
 
 import argparse
@@ -479,6 +480,11 @@ def main(argv=None):
         choices=["mimii-fan", "dcase2020-id00"],
     )
     parser.add_argument("--no-pyod", action="store_true")
+    parser.add_argument(
+        "--only-cli",
+        action="store_true",
+        help="only the CLI default and CLI --auxiliary rows (with its back-ends)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny run for the tests")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -502,9 +508,11 @@ def main(argv=None):
                 seed,
                 aux_folders if run_cnn else [],
                 args.quick,
-                full_cnn=run_cnn and set_name == "mimii-fan",
+                full_cnn=run_cnn and set_name == "mimii-fan" and not args.only_cli,
                 exclude=data["exclude_auxiliary"],
             )
+            if args.only_cli:
+                continue
             rows += python_rows(
                 set_name,
                 train,

@@ -72,7 +72,7 @@ class KNNDetector(OutlierMixin, BaseEstimator):
         Number of training clips kept (clips labelled 1 are left out).
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features seen in ``fit``, when ``X`` has string column
         names.
 

@@ -286,7 +286,7 @@ def test_grid_search_with_auxiliary_clips():
     pipe = Pipeline(
         [
             ("mel", LogMelSpectrogram(**MEL_PARAMS)),
-            ("det", _det(auxiliary_classes=aux)),
+            ("det", _det(auxiliary_classes=aux, max_epochs=1)),
         ]
     )
     cv = AuxiliarySplit(

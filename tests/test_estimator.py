@@ -871,7 +871,7 @@ def test_degenerate_gamma_fit_falls_back_to_empirical_quantile(monkeypatch):
     """Check a gamma threshold flagging most training clips is not used."""
     from scipy import stats
 
-    from sklearn_asd.estimator import _seed_threshold
+    from sklearn_asd.utils._threshold import _seed_threshold
 
     scores = np.linspace(0.0, 1.0, 50)
     # a sane fit is kept: about 10 % of the training scores lie above it
