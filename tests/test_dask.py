@@ -210,11 +210,17 @@ def test_dying_worker_fails_the_search(client, sounds):
     docstring); the fail-fast backend raises the scheduler's KilledWorker.
     """
     X, y, sections = sounds.data, sounds.target, sounds.sections
+    # the scheduler reports the dead worker as KilledWorker; when the client
+    # forgets the batch first (timing of the worker's death), as a cancelled
+    # future: either way the search fails instead of hanging
+    cancelled = distributed.client.FutureCancelledError
     with (
         sklearn.config_context(enable_metadata_routing=True),
         joblib.parallel_backend("dask-failfast"),
-        pytest.raises(distributed.KilledWorker, match="died"),
+        pytest.raises((distributed.KilledWorker, cancelled)) as raised,
     ):
         _search(
             _pipeline(("crash", _ExitInWorker())), {"det__contrastive_weight": [0.1]}
         ).fit(X, y, sections=sections)
+    if raised.type is distributed.KilledWorker:
+        assert "died" in str(raised.value)
