@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_asd.utils._detector import _AnomalyScoreMixin
 from sklearn_asd.utils._neighbors import METHODS, METRICS, knn_anomaly_scores
 from sklearn_asd.utils._threshold import _offset_from_scores
 from sklearn_asd.utils._validation import (
@@ -20,7 +21,7 @@ from sklearn_asd.utils._validation import (
 __all__ = ["KNNDetector"]
 
 
-class KNNDetector(OutlierMixin, BaseEstimator):
+class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
     """Outlier detector scoring clips by their distance to normal training clips.
 
     The anomaly score of a clip is its distance to its ``n_neighbors``-th nearest
@@ -244,81 +245,6 @@ class KNNDetector(OutlierMixin, BaseEstimator):
         )
         self._check_finite(scores)
         return scores
-
-    def score_samples(self, X, *, sections=None):
-        """Compute the normality score, the opposite of :meth:`anomaly_score`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_features)
-            Clip features.
-        sections : array-like of shape (n_clips,), default=None
-            Section of each clip; ``None`` uses the best-matching section.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_clips,), float64
-            Higher for more normal clips.
-        """
-        return -self.anomaly_score(X, sections=sections)
-
-    def decision_function(self, X, *, sections=None):
-        """Compute the shifted normality score, negative for predicted anomalies.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_features)
-            Clip features.
-        sections : array-like of shape (n_clips,), default=None
-            Section of each clip; ``None`` uses the best-matching section.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_clips,), float64
-            ``score_samples(X) - offset_``.
-        """
-        return self.score_samples(X, sections=sections) - self.offset_
-
-    def predict(self, X, *, sections=None):
-        """Predict +1 for normal clips and -1 for anomalous ones.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_features)
-            Clip features.
-        sections : array-like of shape (n_clips,), default=None
-            Section of each clip; ``None`` uses the best-matching section.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_clips,)
-            +1 (normal) or -1 (anomalous).
-        """
-        decision = self.decision_function(X, sections=sections)
-        return np.where(decision < 0, -1, 1)
-
-    def fit_predict(self, X, y=None, *, sections=None, domains=None):
-        """Fit, then predict on the same clips.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_features)
-            Clip features.
-        y : array-like of shape (n_clips,), default=None
-            DCASE labels (0 normal, 1 anomalous); anomalies are left out of fit.
-        sections : array-like of shape (n_clips,), default=None
-            Section of each clip.
-        domains : array-like of shape (n_clips,), default=None
-            Ignored by training.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_clips,)
-            +1 (normal) or -1 (anomalous).
-        """
-        return self.fit(X, y, sections=sections, domains=domains).predict(
-            X, sections=sections
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_asd.augment import AugmentationChain
+from sklearn_asd.utils._detector import _AnomalyScoreMixin
 from sklearn_asd.utils._layout import check_spectrogram_layout
 from sklearn_asd.utils._threshold import _offset_from_scores
 from sklearn_asd.utils._validation import (
@@ -121,7 +122,7 @@ def _mahalanobis_distances(E, labels, classes, means, precision):
     return out[np.arange(E.shape[0]), rows]
 
 
-class _NeuralDetector(OutlierMixin, BaseEstimator):
+class _NeuralDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
     """Shared fit/score logic of the neural detectors (private)."""
 
     _common_constraints: dict = {
@@ -516,81 +517,6 @@ class _NeuralDetector(OutlierMixin, BaseEstimator):
         scores = self._anomaly_scores(S, idx).astype(np.float64)
         _check_finite_scores(scores, S, type(self).__name__)
         return scores
-
-    def score_samples(self, X, *, sections=None):
-        """Compute the normality score, the opposite of :meth:`anomaly_score`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_mels * n_frames)
-            Flattened log-mel spectrograms.
-        sections : array-like of shape (n_clips,), default=None
-            Section of each clip; ``None`` uses the best-matching section.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_clips,), float64
-            Higher for more normal clips.
-        """
-        return -self.anomaly_score(X, sections=sections)
-
-    def decision_function(self, X, *, sections=None):
-        """Compute the shifted normality score, negative for predicted anomalies.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_mels * n_frames)
-            Flattened log-mel spectrograms.
-        sections : array-like of shape (n_clips,), default=None
-            Section of each clip; ``None`` uses the best-matching section.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_clips,), float64
-            ``score_samples(X) - offset_``.
-        """
-        return self.score_samples(X, sections=sections) - self.offset_
-
-    def predict(self, X, *, sections=None):
-        """Predict +1 for normal clips and -1 for anomalous ones.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_mels * n_frames)
-            Flattened log-mel spectrograms.
-        sections : array-like of shape (n_clips,), default=None
-            Section of each clip; ``None`` uses the best-matching section.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_clips,)
-            +1 (normal) or -1 (anomalous).
-        """
-        decision = self.decision_function(X, sections=sections)
-        return np.where(decision < 0, -1, 1)
-
-    def fit_predict(self, X, y=None, *, sections=None, domains=None):
-        """Fit, then predict on the same clips.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clips, n_mels * n_frames)
-            Flattened log-mel spectrograms.
-        y : array-like of shape (n_clips,), default=None
-            DCASE labels (0 normal, 1 anomalous); anomalies are left out of fit.
-        sections : array-like of shape (n_clips,), default=None
-            Class of each clip.
-        domains : array-like of shape (n_clips,), default=None
-            Ignored by training.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_clips,)
-            +1 (normal) or -1 (anomalous).
-        """
-        return self.fit(X, y, sections=sections, domains=domains).predict(
-            X, sections=sections
-        )
 
     def _patch_batches(self, S, hop):
         """Yield ``(rows, n_patches, patches)`` for fixed-size chunks of clips."""
