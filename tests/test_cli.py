@@ -1319,16 +1319,8 @@ def test_train_detector_param_names_follow_its_steps(tmp_path, capsys):
 FAST = ["det__batch_size=64", "det__patch_hop=8"]
 
 
-def _has_auxiliary_estimator():
-    from sklearn_asd.estimator import ContrastiveASDEstimator
-
-    return "auxiliary_classes" in ContrastiveASDEstimator().get_params()
-
-
 def test_train_with_auxiliary_plain_dcase_and_mimii_folders(tmp_path, capsys):
     """Check --auxiliary takes a plain folder, a DCASE tree and a MIMII tree."""
-    if not _has_auxiliary_estimator():
-        pytest.skip("ContrastiveASDEstimator has no auxiliary_classes yet")
     train = _write_plain(tmp_path / "my_pump", 6)
     # another unit, recorded at 8 kHz in 1-s clips: resampled, cropped to 0.5 s
     plain = _write_plain(tmp_path / "sets" / "bench", 4, seed=5, sr=8000, duration=1)
@@ -1380,8 +1372,6 @@ def test_train_with_auxiliary_plain_dcase_and_mimii_folders(tmp_path, capsys):
 
 def test_train_auxiliary_machine_types_of_the_same_tree(tmp_path, capsys):
     """Check --auxiliary-machine-types uses the tree's other machine types."""
-    if not _has_auxiliary_estimator():
-        pytest.skip("ContrastiveASDEstimator has no auxiliary_classes yet")
     root = tmp_path / "dev"
     _write_tree(root, 2022, machine="fan", seed=0)
     _write_tree(root, 2022, machine="pump", n_sections=1, seed=10)
