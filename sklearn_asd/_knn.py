@@ -13,9 +13,9 @@ from sklearn_asd.utils._detector import _AnomalyScoreMixin
 from sklearn_asd.utils._neighbors import METHODS, METRICS, knn_anomaly_scores
 from sklearn_asd.utils._threshold import _offset_from_scores
 from sklearn_asd.utils._validation import (
-    _check_labels,
     _check_section_labels,
-    _sorted_classes,
+    _class_indices,
+    _training_mask,
 )
 
 __all__ = ["KNNDetector"]
@@ -161,22 +161,13 @@ class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):  # sklearn's sum check
             X = validate_data(self, X, dtype=np.float64)
         n = X.shape[0]
-        keep = np.ones(n, dtype=bool)
-        if y is not None:
-            keep = _check_labels(y, n)
-            if not keep.any():
-                raise ValueError(
-                    f"all {n} sample(s) are labelled 1 (anomalous): the detector "
-                    "trains on normal clips (label 0) only"
-                )
+        keep = _training_mask(y, n)
         if sections is None:
             raw = np.zeros(n, dtype=object)
         else:
             raw = _check_section_labels(sections, n)
         raw = raw[keep]
-        classes = _sorted_classes(raw.tolist())
-        index = {c: i for i, c in enumerate(classes)}
-        labels = np.array([index[s] for s in raw.tolist()], dtype=np.int64)
+        classes, labels = _class_indices(raw.tolist())
         counts = np.bincount(labels, minlength=len(classes))
         if (counts < 2).any():
             lonely = [str(classes[i]) for i in np.flatnonzero(counts < 2)]

@@ -36,9 +36,9 @@ from sklearn_asd.utils._layout import check_spectrogram_layout
 from sklearn_asd.utils._threshold import _offset_from_scores
 from sklearn_asd.utils._validation import (
     _check_finite_rows,
-    _check_labels,
     _check_section_labels,
-    _sorted_classes,
+    _class_indices,
+    _training_mask,
 )
 
 __all__ = ["AutoencoderBaseline", "ContrastiveASDEstimator"]
@@ -264,22 +264,14 @@ class _NeuralDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
         S = self._validate_X(X, reset=True)
         n = S.shape[0]
         device = self._check_device()
-        keep = np.ones(n, dtype=bool)
-        if y is not None:
-            keep = _check_labels(y, n)
-            if not keep.any():
-                raise ValueError(
-                    f"all {n} sample(s) are labelled 1 (anomalous): the detector "
-                    "trains on normal clips (label 0) only"
-                )
+        keep = _training_mask(y, n)
         raw_sections = self._encode_sections(sections, n, fitting=True)
         if raw_sections is None or not self._uses_sections:
             raw_sections = np.zeros(n, dtype=object)
         raw_sections = raw_sections[keep]
-        self.classes_ = np.array(_sorted_classes(raw_sections.tolist()), dtype=object)
+        classes, labels = _class_indices(raw_sections.tolist())
+        self.classes_ = np.array(classes, dtype=object)
         self._set_auxiliary_classes()
-        index = {c: i for i, c in enumerate(self.classes_.tolist())}
-        labels = np.array([index[s] for s in raw_sections.tolist()], dtype=np.int64)
         S = S[keep]
         self.n_frames_ = S.shape[2]
         # one scalar mean/std over all bands and frames: keeps the spectral shape,

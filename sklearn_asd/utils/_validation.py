@@ -89,3 +89,23 @@ def _check_labels(y, n_samples):
             stacklevel=3,
         )
     return y != 1
+
+
+def _training_mask(y, n_samples):
+    """Clips to train on: all without ``y``, else those not labelled 1 (checked)."""
+    if y is None:
+        return np.ones(n_samples, dtype=bool)
+    keep = _check_labels(y, n_samples)
+    if not keep.any():
+        raise ValueError(
+            f"all {n_samples} sample(s) are labelled 1 (anomalous): the detector "
+            "trains on normal clips (label 0) only"
+        )
+    return keep
+
+
+def _class_indices(labels):
+    """Sorted classes of ``labels`` and the index of each label among them."""
+    classes = _sorted_classes(labels)
+    index = {c: i for i, c in enumerate(classes)}
+    return classes, np.array([index[s] for s in labels], dtype=np.int64)
