@@ -94,6 +94,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sklearn_asd.utils._response import _anomaly_scores
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_features import machine_info  # noqa: E402
@@ -621,19 +623,18 @@ def _fit_score(pipe, row, Xtr, Xte, train_sections, test_sections, files):
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             det.fit(list(files[0]))
-            return np.asarray(det.decision_function(list(files[1])), dtype=float)
+            return _anomaly_scores(det, list(files[1]))
     front, det = pipe[:-1], pipe[-1]
     if len(front):
         Ftr, Fte = front.fit_transform(Xtr), front.transform(Xte)
     else:
         Ftr, Fte = Xtr, Xte
     if row.kind == "iforest":
-        det.fit(Ftr)
-        return -det.decision_function(Fte)
+        return _anomaly_scores(det.fit(Ftr), Fte)
     det.fit(Ftr, sections=train_sections)
-    if row.kind == "contrastive":
-        return det.anomaly_score(Fte, sections=test_sections)
-    return det.anomaly_score(Fte)
+    return _anomaly_scores(
+        det, Fte, sections=test_sections if row.kind == "contrastive" else None
+    )
 
 
 # -------------------------------------------------------------------- the runner

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sklearn_asd.utils._response import _anomaly_scores
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json
 
@@ -245,7 +247,7 @@ def main(argv=None):
             peer.fit(list(train_paths))
             fit_s = time.perf_counter() - t0
             scores, rate = timed_scores(
-                lambda paths: peer.decision_function(list(paths)), test_paths
+                lambda paths: _anomaly_scores(peer, list(paths)), test_paths
             )
             record(f"PyOD AudioAE ({args.epochs} epochs)", fit_s, scores, rate)
 

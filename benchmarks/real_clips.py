@@ -68,6 +68,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sklearn_asd.utils._response import _anomaly_decisions, _anomaly_scores
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json
 
@@ -354,10 +356,10 @@ def python_rows(set_name, train, test, y, seed, run_cnn, quick, extra_classes):
         det.fit(X_train)
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        d = det.decision_function(X_test)
-        rows.append(
-            _row(set_name, name, seed, y, -d, train_s, time.perf_counter() - t0, d < 0)
-        )
+        scores = _anomaly_scores(det, X_test)
+        score_s = time.perf_counter() - t0
+        flagged = _anomaly_decisions(det, scores) == 1
+        rows.append(_row(set_name, name, seed, y, scores, train_s, score_s, flagged))
     if not (run_cnn and extra_classes):
         return rows
     # classes for the section classifier without other machines' recordings
@@ -395,17 +397,19 @@ def python_rows(set_name, train, test, y, seed, run_cnn, quick, extra_classes):
         for method in ("softmax", "knn"):
             det.set_params(score_method=method)
             t0 = time.perf_counter()
-            d = det.decision_function(X_test)
+            scores = _anomaly_scores(det, X_test)
+            score_s = time.perf_counter() - t0
+            flagged = _anomaly_decisions(det, scores) == 1
             rows.append(
                 _row(
                     set_name,
                     f"{name}, {method}",
                     seed,
                     y,
-                    -d,
+                    scores,
                     train_s,
-                    time.perf_counter() - t0,
-                    d < 0,
+                    score_s,
+                    flagged,
                     note,
                 )
             )
@@ -432,9 +436,9 @@ def pyod_rows(set_name, train, test, y, seed):
             det.fit(list(train))
             train_s = time.perf_counter() - t0
             t0 = time.perf_counter()
-            scores = np.asarray(det.decision_function(list(test)), dtype=float)
+            scores = _anomaly_scores(det, list(test))
             score_s = time.perf_counter() - t0
-            flagged = np.asarray(det.predict(list(test))) == 1
+            flagged = _anomaly_decisions(det, scores) == 1
         rows.append(_row(set_name, name, seed, y, scores, train_s, score_s, flagged))
     return rows
 

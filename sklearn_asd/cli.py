@@ -1488,17 +1488,15 @@ def _write_csv(path, rows, header=None):
 
 def _decisions(detector, scores):
     """1 = anomalous, 0 = normal, exactly as the detector's ``predict`` decides."""
-    import numpy as np
+    from sklearn_asd.utils._response import _anomaly_decisions, _anomaly_threshold
 
-    if hasattr(detector, "anomaly_score") and hasattr(detector, "offset_"):
-        # score_samples = -anomaly_score; predict = -1 where score_samples - offset_ < 0
-        return ((-scores) - detector.offset_ < 0).astype(int)
-    if hasattr(detector, "decision_function"):
-        return (np.asarray(scores) > 0).astype(int)  # scores = -decision_function
-    raise ValueError(
-        f"the model's last step {type(detector).__name__} has no decision threshold "
-        "(no offset_ or decision_function): decision files cannot be written"
-    )
+    if _anomaly_threshold(detector) is None:
+        raise ValueError(
+            f"the model's last step {type(detector).__name__} has no decision "
+            "threshold (no offset_ or decision_function): decision files cannot "
+            "be written"
+        )
+    return _anomaly_decisions(detector, scores)
 
 
 def _known_classes(pipeline, info):

@@ -7,8 +7,9 @@ Conventions used throughout this module (DCASE, not scikit-learn):
 - labels: ``1`` = anomalous, ``0`` = normal. Any other value raises a
   ``ValueError`` (scikit-learn's ``+1``/``-1`` outlier labels and the ``-1``
   "unknown label" of evaluation sets included);
-- scores: higher = more anomalous. The scorers flip the sign of
-  ``decision_function`` (scikit-learn detectors score normal samples high).
+- scores: higher = more anomalous. The scorers flip the sign of an outlier
+  detector's ``decision_function`` (scikit-learn detectors score normal
+  samples high).
 
 The formulas of :func:`official_score` copy the official DCASE Task 2
 evaluators (``dcase2021_task2_evaluator.py`` for 2021,
@@ -16,15 +17,13 @@ evaluators (``dcase2021_task2_evaluator.py`` for 2021,
 2022 onwards); the AUC and pAUC are scikit-learn's ``roc_auc_score``, as there.
 """
 
-import inspect
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import hmean
-from sklearn.base import is_classifier
 from sklearn.metrics import auc, roc_auc_score, roc_curve
 from sklearn.metrics._scorer import _BaseScorer
-from sklearn.utils import check_array, check_consistent_length, column_or_1d
+from sklearn.utils import check_array, column_or_1d
 from sklearn.utils._param_validation import (
     Interval,
     Options,
@@ -32,11 +31,8 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
     validate_params,
 )
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    _routing_enabled,
-    get_routing_for_object,
-)
+
+from sklearn_asd.utils._response import _METADATA, _METHODS, _anomaly_scores
 
 __all__ = [
     "ASDScorer",
@@ -54,8 +50,6 @@ _YEARS = (2021, 2022, 2023, 2024, 2025)
 _OFFICIAL_MAX_FPR = 0.1
 #: Lower clip before every harmonic mean (``sys.float_info.epsilon`` there).
 _EPS = np.finfo(float).eps
-#: Metadata the scorers request and may forward to ``decision_function``.
-_METADATA = ("sections", "domains")
 
 
 # ---------------------------------------------------------------------------
@@ -632,55 +626,6 @@ def _official_metric(y_true, y_score, *, sections=None, domains=None, **params):
 _METRICS = {"auc": _auc_metric, "pauc": _pauc_metric, "official": _official_metric}
 
 
-def _forwardable_metadata(estimator, method_name, metadata):
-    """Return the part of ``metadata`` that ``estimator.<method_name>`` accepts.
-
-    - Meta-estimators (a ``Pipeline``, a search...) get the metadata that their
-      routing says some child consumes in ``method_name``, and only when
-      metadata routing is enabled (they reject it otherwise).
-    - Plain estimators get the metadata named in the method's signature,
-      unless their request for it is ``False``; a string alias selects the
-      metadata of that name.
-    """
-    metadata = {k: v for k, v in metadata.items() if v is not None}
-    if not metadata:
-        return {}
-    routing = None
-    if hasattr(estimator, "get_metadata_routing"):
-        try:
-            routing = get_routing_for_object(estimator)
-        except Exception:  # a third-party object with broken routing
-            routing = None
-    if isinstance(routing, MetadataRouter):
-        if not _routing_enabled() or method_name != "decision_function":
-            return {}
-        consumed = routing.consumes(method=method_name, params=metadata.keys())
-        return {key: metadata[key] for key in consumed}
-
-    try:
-        parameters = inspect.signature(getattr(estimator, method_name)).parameters
-    except (TypeError, ValueError):
-        return {}
-    requests = {}
-    if routing is not None and hasattr(routing, method_name):
-        requests = getattr(routing, method_name).requests
-    forwarded = {}
-    for name in _METADATA:
-        param = parameters.get(name)
-        if param is None or param.kind not in (
-            param.POSITIONAL_OR_KEYWORD,
-            param.KEYWORD_ONLY,
-        ):
-            continue
-        alias = requests.get(name)
-        if alias is False:
-            continue
-        key = alias if isinstance(alias, str) else name
-        if key in metadata:
-            forwarded[name] = metadata[key]
-    return forwarded
-
-
 class ASDScorer(_BaseScorer):
     """Scorer for anomalous sound detectors, usable as ``scoring=``.
 
@@ -689,11 +634,14 @@ class ASDScorer(_BaseScorer):
     anomalous) from the estimator and returns the chosen metric, so higher is
     better:
 
-    - the score is ``-estimator.decision_function(X)`` (scikit-learn outlier
-      detectors such as ``IsolationForest`` score normal samples high), or
-      ``-estimator.score_samples(X)`` when there is no ``decision_function``;
-      for a classifier (``is_classifier``), trained with 1 = anomalous, it is
-      ``decision_function`` unflipped;
+    - the score is ``estimator.anomaly_score(X)`` when the estimator has one
+      (this package's detectors), else ``-estimator.decision_function(X)``
+      (scikit-learn outlier detectors such as ``IsolationForest`` and
+      pipelines score normal samples high), else
+      ``-estimator.score_samples(X)``; for a classifier (``is_classifier``),
+      trained with 1 = anomalous, and for a PyOD detector it is
+      ``decision_function`` unflipped. :func:`~sklearn_asd.scoring.score_files`,
+      the Displays and the command line use the same rule;
     - ``sections`` and ``domains`` are **requested through metadata routing**
       (request value ``True``): with
       ``sklearn.set_config(enable_metadata_routing=True)``,
@@ -701,16 +649,16 @@ class ASDScorer(_BaseScorer):
       ``cross_validate(..., params={"sections": s})`` hand the test fold's
       ``sections``/``domains`` to the scorer. They can also be passed to a
       direct call, with or without routing;
-    - the scorer passes them on to ``decision_function`` only when the
-      estimator takes them: a plain estimator whose ``decision_function``
-      signature has ``sections``/``domains`` (unless its request for them is
-      ``False``), or a meta-estimator such as a ``Pipeline`` whose routing
+    - the scorer passes them on to the scoring method only when the
+      estimator takes them: a plain estimator whose ``anomaly_score`` or
+      ``decision_function`` signature has ``sections``/``domains`` (unless its
+      ``decision_function`` request for them is ``False``), or a meta-estimator such as a ``Pipeline`` whose routing
       says a step consumes them in ``decision_function`` (set with
       ``step.set_decision_function_request(sections=True)``; needs routing
       enabled). Other estimators (``IsolationForest``) never receive them.
       Metadata never reaches ``score_samples`` of a meta-estimator.
 
-    Unlike ``make_scorer`` scorers, one ``decision_function`` call is made per
+    Unlike ``make_scorer`` scorers, one scoring call is made per
     scorer: several ``ASDScorer`` in a ``scoring`` dict do not share a cache.
 
     Parameters
@@ -796,7 +744,8 @@ class ASDScorer(_BaseScorer):
         Parameters
         ----------
         estimator : object
-            Fitted detector with ``decision_function`` or ``score_samples``.
+            Fitted detector with ``anomaly_score``, ``decision_function`` or
+            ``score_samples``.
 
         X : array-like of shape (n_samples, n_features)
             Test data.
@@ -830,27 +779,12 @@ class ASDScorer(_BaseScorer):
 
     def _anomaly_score(self, estimator, X, metadata):
         """DCASE-sign scores of ``X``, forwarding the metadata it accepts."""
-        for method_name in ("decision_function", "score_samples"):
-            if hasattr(estimator, method_name):
-                break
-        else:
+        if not any(hasattr(estimator, m) for m in _METHODS):
             raise TypeError(
-                f"{self!r} needs an estimator with decision_function or "
-                f"score_samples; {type(estimator).__name__} has neither."
+                f"{self!r} needs an estimator with anomaly_score, decision_function "
+                f"or score_samples; {type(estimator).__name__} has none of them."
             )
-        params = _forwardable_metadata(estimator, method_name, metadata)
-        raw = getattr(estimator, method_name)(X, **params)
-        if np.iscomplexobj(raw):  # float() would silently drop the imaginary part
-            raise ValueError(
-                f"{type(estimator).__name__}.{method_name} returned complex "
-                "values: anomaly scores must be real numbers"
-            )
-        raw = np.asarray(raw, dtype=float)
-        raw = column_or_1d(raw)
-        check_consistent_length(raw, X)
-        if method_name == "decision_function" and is_classifier(estimator):
-            return raw
-        return -raw
+        return _anomaly_scores(estimator, X, **metadata, unused="ignore")
 
 
 #: AUC over all scored clips (``roc_auc_score``), DCASE sign.

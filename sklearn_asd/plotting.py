@@ -36,7 +36,7 @@ from sklearn_asd.metrics import (
     _check_scores,
     partial_auc_score,
 )
-from sklearn_asd.scoring import _final_scores
+from sklearn_asd.utils._response import _anomaly_scores, _anomaly_threshold
 
 __all__ = [
     "ASDCurveDisplay",
@@ -117,21 +117,7 @@ def _estimator_scores(estimator, X, sections, *, sections_if_usable=False):
         sections = None
     if front is not None:
         X = front.transform(X)
-    return np.asarray(_final_scores(detector, X, sections), dtype=np.float64), detector
-
-
-def _estimator_threshold(detector):
-    """Decision threshold of ``detector`` in the sign :func:`_final_scores` uses.
-
-    Clips scoring above it are the ones ``predict`` flags as anomalous (-1).
-    """
-    if hasattr(detector, "anomaly_score") or not hasattr(detector, "decision_function"):
-        # anomaly_score = -score_samples and decision_function = score_samples -
-        # offset_, so anomaly_score > -offset_  <=>  decision_function < 0
-        offset = getattr(detector, "offset_", None)
-        return None if offset is None else -float(offset)
-    # scores are -decision_function: anomalous when above 0
-    return 0.0
+    return _anomaly_scores(detector, X, sections=sections), detector
 
 
 def _estimator_name(detector, name):
@@ -878,7 +864,7 @@ class ScoreHistogramDisplay:
             estimator, X, sections, sections_if_usable=True
         )
         if isinstance(threshold, str):
-            threshold = _estimator_threshold(detector)
+            threshold = _anomaly_threshold(detector)
         return cls.from_predictions(
             y,
             scores,

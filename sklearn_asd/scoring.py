@@ -14,33 +14,14 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_asd.utils._response import _anomaly_scores
+
 __all__ = ["score_files"]
-
-
-def _final_scores(detector, X, sections):
-    """DCASE-sign scores of the last pipeline step (higher = more anomalous)."""
-    if hasattr(detector, "anomaly_score"):
-        if sections is None:
-            return detector.anomaly_score(X)
-        return detector.anomaly_score(X, sections=sections)
-    if sections is not None:
-        raise ValueError(
-            f"sections were given, but the last step {type(detector).__name__} has "
-            "no anomaly_score(X, sections=...) to use them"
-        )
-    if hasattr(detector, "decision_function"):
-        return -detector.decision_function(X)
-    if hasattr(detector, "score_samples"):
-        return -detector.score_samples(X)
-    raise TypeError(
-        f"the last step {type(detector).__name__} has no anomaly_score, "
-        "decision_function or score_samples"
-    )
 
 
 def _score_chunk(front, detector, paths, sections):
     """Scores of one chunk of files (runs in a joblib worker with ``n_jobs``)."""
-    return _final_scores(detector, front.transform(list(paths)), sections)
+    return _anomaly_scores(detector, front.transform(list(paths)), sections=sections)
 
 
 @validate_params(
@@ -62,7 +43,11 @@ def score_files(pipeline, paths, *, sections=None, chunk_size=256, n_jobs=None):
         A fitted pipeline whose first step reads file paths (e.g.
         :class:`~sklearn_asd.features.AudioLoader`) and whose last step is a
         detector. Its ``anomaly_score`` is used when it has one, otherwise the
-        negated ``decision_function`` (or ``score_samples``).
+        negated ``decision_function`` (or ``score_samples``); a classifier's
+        (trained with 1 = anomalous) and a PyOD detector's
+        ``decision_function`` are used as they are. Until
+        0.1.0.dev0 a classifier's ``decision_function`` was negated here; the
+        rule is now the scorers' (:class:`~sklearn_asd.metrics.ASDScorer`).
     paths : array-like of shape (n_files,)
         Paths of the audio files.
     sections : array-like of shape (n_files,), default=None

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_asd.features import AudioLoader, _wav_truncation
-from sklearn_asd.scoring import _final_scores
+from sklearn_asd.utils._response import _anomaly_scores
 
 __all__ = ["iter_stream_scores", "score_stream"]
 
@@ -344,7 +344,7 @@ def _stream(pipeline, X, *, sr, hop_length, chunk_windows, section, pad_end):
             for step in front:
                 Xw = step.transform(Xw)
             sections = None if section is None else [section] * windows.shape[0]
-            scores = np.asarray(_final_scores(detector, Xw, sections), dtype=float)
+            scores = _anomaly_scores(detector, Xw, sections=sections)
             starts = (first + np.arange(windows.shape[0])) * hop / target_sr
             yield Bunch(starts=starts, ends=starts + window / target_sr, scores=scores)
 
