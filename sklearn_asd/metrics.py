@@ -652,7 +652,8 @@ class ASDScorer(_BaseScorer):
     - the scorer passes them on to the scoring method only when the
       estimator takes them: a plain estimator whose ``anomaly_score`` or
       ``decision_function`` signature has ``sections``/``domains`` (unless its
-      ``decision_function`` request for them is ``False``), or a meta-estimator such as a ``Pipeline`` whose routing
+      ``decision_function`` request for them is ``False``), or a
+      meta-estimator such as a ``Pipeline`` whose routing
       says a step consumes them in ``decision_function`` (set with
       ``step.set_decision_function_request(sections=True)``; needs routing
       enabled). Other estimators (``IsolationForest``) never receive them.

@@ -916,7 +916,8 @@ def test_one_class_group_is_named_by_section_and_domain():
         (
             lambda: auc_scorer(object(), np.zeros((6, 1)), Y),
             TypeError,
-            r"needs an estimator with anomaly_score, decision_function or score_samples",
+            r"needs an estimator with anomaly_score, decision_function or "
+            r"score_samples",
         ),
         (
             lambda: pauc_scorer(IsolationForest(), np.zeros((6, 1)), Y),

@@ -82,7 +82,7 @@ def test_package_detector_uses_anomaly_score_and_sections(data):
 
 
 def test_sections_for_a_detector_that_cannot_take_them(data):
-    X, y = data
+    X, _ = data
     det = IsolationForest(random_state=0).fit(X)
     with pytest.raises(ValueError, match="IsolationForest has no anomaly_score"):
         _anomaly_scores(det, X, sections=["00"] * len(X))
