@@ -76,6 +76,8 @@ import os
 import sys
 import warnings
 
+from sklearn_asd.utils._audio import _AUDIO_SUFFIXES
+
 __all__ = ["main"]
 
 #: Years of the DCASE Task 2 naming schemes and official scores.
@@ -109,7 +111,6 @@ _AUX_PREFIX = "aux:"
 #: after its parent too (``fan/train``).
 _SPLIT_FOLDERS = ("train", "test", "source_test", "target_test", "normal", "abnormal")
 _PLAIN_RESULTS = "anomaly_scores.csv"
-_AUDIO_SUFFIXES = (".wav", ".flac")
 
 
 def _positive_int(text):
@@ -640,7 +641,7 @@ def _pyplot():
 
 def _clip_seconds(path, loader):
     """Length in seconds of one file as ``loader`` reads it (resampled, mixed)."""
-    from sklearn_asd.features import _read_audio
+    from sklearn_asd.utils._audio import _read_audio
 
     return _read_audio(path, sr=loader.sr, mono=loader.mono).shape[0] / loader.sr
 

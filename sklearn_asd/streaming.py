@@ -19,7 +19,8 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_asd.features import AudioLoader, _wav_truncation
+from sklearn_asd.features import AudioLoader
+from sklearn_asd.utils._audio import _wav_truncation
 from sklearn_asd.utils._response import _anomaly_scores
 
 __all__ = ["iter_stream_scores", "score_stream"]

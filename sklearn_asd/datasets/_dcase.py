@@ -17,12 +17,13 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import validate_params
 
+from sklearn_asd.utils._audio import _AUDIO_SUFFIXES
+
 __all__ = ["load_dcase"]
 
 #: Value of every string field that the file and folder names do not give.
 _UNKNOWN = "unknown"
 
-_AUDIO_SUFFIXES = (".wav", ".flac")
 
 # Split folders of the DCASE layouts (2021 development sets have two test folders).
 _SPLIT_FOLDERS = {

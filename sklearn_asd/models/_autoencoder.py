@@ -13,18 +13,12 @@
 
 import itertools
 import math
-from numbers import Integral
 
 from torch import nn
 
+from sklearn_asd.utils._validation import _check_positive_int
+
 __all__ = ["FrameStackAutoencoder", "PatchAutoencoder"]
-
-
-def _check_positive_int(value, name):
-    """Return ``value`` as an int, or raise a ValueError unless it is >= 1."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    return int(value)
 
 
 def _dense_bn_relu(n_in, n_out, **bn_kwargs):

@@ -15,7 +15,8 @@ add no parameters at inference.
 from torch import nn
 
 from sklearn_asd.models._autoencoder import PatchAutoencoder
-from sklearn_asd.models._mobilenetv2 import MobileNetV2, _check_positive_int
+from sklearn_asd.models._mobilenetv2 import MobileNetV2
+from sklearn_asd.utils._validation import _check_positive_int
 
 __all__ = ["DualBranchASD"]
 

@@ -25,9 +25,9 @@ as given (torchvision rounds ``1280 * max(1, width)``; for ``width <= 1`` both
 give 1280).
 """
 
-from numbers import Integral
-
 from torch import nn
+
+from sklearn_asd.utils._validation import _check_positive_int
 
 __all__ = ["MobileNetV2"]
 
@@ -269,10 +269,3 @@ class MobileNetV2(nn.Module):
         """
         embedding = self.features(x).mean((2, 3))
         return self.classify(embedding), embedding
-
-
-def _check_positive_int(value, name):
-    """Return ``value`` as an int, or raise a ValueError unless it is >= 1."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    return int(value)

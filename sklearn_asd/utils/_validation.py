@@ -3,6 +3,7 @@
 """Input checks shared by the transformers and the detectors."""
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import column_or_1d
@@ -109,3 +110,10 @@ def _class_indices(labels):
     classes = _sorted_classes(labels)
     index = {c: i for i, c in enumerate(classes)}
     return classes, np.array([index[s] for s in labels], dtype=np.int64)
+
+
+def _check_positive_int(value, name):
+    """Return ``value`` as an int, or raise a ValueError unless it is >= 1."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+    return int(value)
