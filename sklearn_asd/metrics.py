@@ -23,7 +23,6 @@ import numpy as np
 from scipy.stats import hmean
 from sklearn.metrics import auc, roc_auc_score, roc_curve
 from sklearn.metrics._scorer import _BaseScorer
-from sklearn.utils import check_array, column_or_1d
 from sklearn.utils._param_validation import (
     Interval,
     Options,
@@ -33,6 +32,12 @@ from sklearn.utils._param_validation import (
 )
 
 from sklearn_asd.utils._response import _METADATA, _METHODS, _anomaly_scores
+from sklearn_asd.utils._validation import (
+    _check_binary_labels,
+    _check_groups,
+    _check_scores,
+    _class_counts,
+)
 
 __all__ = [
     "ASDScorer",
@@ -55,63 +60,6 @@ _EPS = np.finfo(float).eps
 # ---------------------------------------------------------------------------
 # Input validation
 # ---------------------------------------------------------------------------
-def _check_labels(y_true):
-    """Return ``y_true`` as a 1-d int array of 0 (normal) / 1 (anomalous)."""
-    y_true = column_or_1d(y_true)
-    if y_true.dtype.kind == "b":
-        return y_true.astype(np.int64)
-    if y_true.dtype.kind not in "iuf":
-        raise ValueError(
-            "y_true must hold the numeric DCASE labels 0 (normal) and 1 "
-            f"(anomalous); got an array of dtype {y_true.dtype}."
-        )
-    finite = np.isfinite(y_true)
-    bad = np.unique(y_true[~finite | ((y_true != 0) & (y_true != 1))])
-    if bad.size:
-        raise ValueError(
-            "y_true must contain only 0 (normal) and 1 (anomalous), the DCASE "
-            f"convention; got the value(s) {bad.tolist()}. scikit-learn's outlier "
-            "convention (+1 inlier, -1 outlier) is not accepted: convert it with "
-            "y = (y == -1).astype(int). A -1 also marks clips whose label is "
-            "unknown (evaluation sets): drop those clips before scoring."
-        )
-    return y_true.astype(np.int64)
-
-
-def _check_scores(y_score, n_samples):
-    y_score = check_array(
-        y_score, ensure_2d=False, dtype=np.float64, input_name="y_score"
-    )
-    y_score = column_or_1d(y_score)
-    if y_score.shape[0] != n_samples:
-        raise ValueError(
-            f"y_score has {y_score.shape[0]} samples but y_true has {n_samples}."
-        )
-    return y_score
-
-
-def _check_groups(labels, n_samples, name):
-    """Return ``(keys, codes)``: the distinct labels and each sample's index."""
-    if labels is None:
-        return [None], np.zeros(n_samples, dtype=np.intp)
-    if isinstance(labels, np.ndarray) and labels.ndim != 1:
-        raise ValueError(
-            f"{name} must be 1-d with one label per sample; got shape {labels.shape}."
-        )
-    values = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
-    if len(values) != n_samples:
-        raise ValueError(
-            f"{name} has {len(values)} labels but there are {n_samples} samples."
-        )
-    values = [v.item() if isinstance(v, np.generic) else v for v in values]
-    try:
-        keys = sorted(set(values))
-    except TypeError:  # labels of mixed, unorderable types
-        keys = list(dict.fromkeys(values))
-    index = {key: i for i, key in enumerate(keys)}
-    return keys, np.array([index[v] for v in values], dtype=np.intp)
-
-
 def _group_name(machine, section, domain=None):
     parts = [] if machine is None else [f"machine type {machine!r}"]
     parts.append(f"section {section!r}")
@@ -126,8 +74,7 @@ class _OneClassGroupError(ValueError):
 
 def _auc_pair(y, s, name, max_fpr=_OFFICIAL_MAX_FPR, what="AUC and pAUC"):
     """AUC and McClish pAUC of one group; a one-class group raises."""
-    n_anomalous = int(y.sum())
-    n_normal = y.shape[0] - n_anomalous
+    n_normal, n_anomalous = _class_counts(y)
     if n_normal == 0 or n_anomalous == 0:
         raise _OneClassGroupError(
             f"{name} has {n_normal} normal and {n_anomalous} anomalous clips: "
@@ -209,7 +156,7 @@ def partial_auc_score(y_true, y_score, *, max_fpr=0.1, standardized=True):
     >>> round(partial_auc_score(y_true, y_score, standardized=False), 4)
     0.5
     """
-    y_true = _check_labels(y_true)
+    y_true = _check_binary_labels(y_true)
     y_score = _check_scores(y_score, y_true.shape[0])
     if np.unique(y_true).size != 2:
         raise ValueError(
@@ -235,7 +182,7 @@ def partial_auc_score(y_true, y_score, *, max_fpr=0.1, standardized=True):
 # ---------------------------------------------------------------------------
 def _official_values(y_true, y_score, sections, domains, machine_types, year):
     """All AUCs and pAUCs that enter the official harmonic mean."""
-    y = _check_labels(y_true)
+    y = _check_binary_labels(y_true)
     s = _check_scores(y_score, y.shape[0])
     n = y.shape[0]
     machines, m_codes = _check_groups(machine_types, n, "machine_types")
@@ -548,7 +495,7 @@ def section_report(
     >>> report["auc"]
     [0.75, 1.0, 0.875, 0.857...]
     """
-    y = _check_labels(y_true)
+    y = _check_binary_labels(y_true)
     s = _check_scores(y_score, y.shape[0])
     n = y.shape[0]
     machines, m_codes = _check_groups(machine_types, n, "machine_types")
@@ -595,7 +542,7 @@ def section_report(
 # (``sections``/``domains``); options travel in ``**params`` so that they are
 # not requested as metadata.
 def _auc_metric(y_true, y_score, *, sections=None, domains=None, **params):
-    y = _check_labels(y_true)
+    y = _check_binary_labels(y_true)
     if np.unique(y).size != 2:
         raise ValueError(
             "The AUC needs both normal (0) and anomalous (1) samples; got only "

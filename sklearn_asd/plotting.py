@@ -30,13 +30,13 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_asd.metrics import (
-    _check_groups,
-    _check_labels,
-    _check_scores,
-    partial_auc_score,
-)
+from sklearn_asd.metrics import partial_auc_score
 from sklearn_asd.utils._response import _anomaly_scores, _anomaly_threshold
+from sklearn_asd.utils._validation import (
+    _check_binary_labels,
+    _check_groups,
+    _check_scores,
+)
 
 __all__ = [
     "ASDCurveDisplay",
@@ -373,7 +373,7 @@ class ASDCurveDisplay:
         """
         _check_matplotlib("ASDCurveDisplay.from_predictions")
         max_fpr = _check_max_fpr(max_fpr)
-        y_true = _check_labels(y_true)
+        y_true = _check_binary_labels(y_true)
         y_score = _check_scores(y_score, y_true.shape[0])
         _check_both_classes(y_true, "ASDCurveDisplay")
         fpr, tpr, _ = roc_curve(y_true, y_score)
@@ -605,7 +605,7 @@ class ScoreHistogramDisplay:
             The display, with its artists stored.
         """
         _check_matplotlib("ScoreHistogramDisplay.plot")
-        y = _check_labels(self.y_true)
+        y = _check_binary_labels(self.y_true)
         if y.shape[0] == 0:
             raise ValueError("ScoreHistogramDisplay got no clips")
         scores = _check_scores(self.y_score, y.shape[0])

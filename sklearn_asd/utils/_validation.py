@@ -6,6 +6,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils import check_array
 from sklearn.utils.validation import column_or_1d
 
 __all__ = []
@@ -117,3 +118,71 @@ def _check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
     return int(value)
+
+
+def _check_binary_labels(y_true):
+    """Return ``y_true`` as a 1-d int array of 0 (normal) / 1 (anomalous).
+
+    The labels of metrics and plots: unlike :func:`_check_labels` (training
+    labels), any value other than 0 and 1 raises.
+    """
+    y_true = column_or_1d(y_true)
+    if y_true.dtype.kind == "b":
+        return y_true.astype(np.int64)
+    if y_true.dtype.kind not in "iuf":
+        raise ValueError(
+            "y_true must hold the numeric DCASE labels 0 (normal) and 1 "
+            f"(anomalous); got an array of dtype {y_true.dtype}."
+        )
+    finite = np.isfinite(y_true)
+    bad = np.unique(y_true[~finite | ((y_true != 0) & (y_true != 1))])
+    if bad.size:
+        raise ValueError(
+            "y_true must contain only 0 (normal) and 1 (anomalous), the DCASE "
+            f"convention; got the value(s) {bad.tolist()}. scikit-learn's outlier "
+            "convention (+1 inlier, -1 outlier) is not accepted: convert it with "
+            "y = (y == -1).astype(int). A -1 also marks clips whose label is "
+            "unknown (evaluation sets): drop those clips before scoring."
+        )
+    return y_true.astype(np.int64)
+
+
+def _class_counts(y_true):
+    """Return ``(n_normal, n_anomalous)`` of checked 0/1 labels."""
+    n_anomalous = int(y_true.sum())
+    return y_true.shape[0] - n_anomalous, n_anomalous
+
+
+def _check_scores(y_score, n_samples):
+    """Return ``y_score`` as a 1-d float64 array of ``n_samples`` scores."""
+    y_score = check_array(
+        y_score, ensure_2d=False, dtype=np.float64, input_name="y_score"
+    )
+    y_score = column_or_1d(y_score)
+    if y_score.shape[0] != n_samples:
+        raise ValueError(
+            f"y_score has {y_score.shape[0]} samples but y_true has {n_samples}."
+        )
+    return y_score
+
+
+def _check_groups(labels, n_samples, name):
+    """Return ``(keys, codes)``: the distinct labels and each sample's index."""
+    if labels is None:
+        return [None], np.zeros(n_samples, dtype=np.intp)
+    if isinstance(labels, np.ndarray) and labels.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-d with one label per sample; got shape {labels.shape}."
+        )
+    values = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
+    if len(values) != n_samples:
+        raise ValueError(
+            f"{name} has {len(values)} labels but there are {n_samples} samples."
+        )
+    values = [v.item() if isinstance(v, np.generic) else v for v in values]
+    try:
+        keys = sorted(set(values))
+    except TypeError:  # labels of mixed, unorderable types
+        keys = list(dict.fromkeys(values))
+    index = {key: i for i, key in enumerate(keys)}
+    return keys, np.array([index[v] for v in values], dtype=np.intp)
