@@ -8,6 +8,7 @@ scheme of the DCASE 2020-2024 "anomalous sound detection" tasks and the MIMII
 folder layout is recognised file by file, so one tree may mix years.
 """
 
+import csv
 import os
 import re
 from collections import Counter
@@ -246,6 +247,78 @@ def _find_audio_files(root):
     return found, single_machine
 
 
+#: Official ground-truth file names: ``ground_truth_<machine>_section_XX_test.csv``.
+_GROUND_TRUTH_NAME = re.compile(r"ground_truth_(?P<machine>.+?)_(?:section|id)_.*\.csv")
+
+
+def _ground_truth_files(root, ground_truth, single_machine):
+    """Return the ground-truth CSV files to read, as ``[(path, machine)]``."""
+    pattern = "ground_truth_*.csv"
+    if isinstance(ground_truth, str) and ground_truth == "auto":
+        folders = (
+            [root]
+            if single_machine
+            else sorted(
+                p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+            )
+        )
+        paths = [f for folder in folders for f in sorted(folder.glob(pattern))]
+    else:
+        path = Path(ground_truth)
+        if path.is_dir():
+            paths = sorted(path.glob(pattern))
+            if not paths:
+                raise ValueError(f"no {pattern} file in {os.fspath(path)!r}")
+        elif path.is_file():
+            paths = [path]
+        else:
+            raise FileNotFoundError(
+                f"ground_truth {os.fspath(ground_truth)!r} is neither a CSV file nor "
+                "a folder"
+            )
+    machine = root.resolve().name if single_machine else None
+    out = []
+    for p in paths:
+        m = _GROUND_TRUTH_NAME.fullmatch(p.name)
+        out.append((p, m["machine"] if m else machine))
+    return out
+
+
+def _read_ground_truth(path):
+    """``{file name: 0/1}`` from a headerless ``file,label`` CSV."""
+    labels = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for lineno, row in enumerate(csv.reader(f), 1):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) < 2 or row[1].strip() not in ("0", "1"):
+                raise ValueError(
+                    f"{os.fspath(path)!r} line {lineno}: expected a 'file,label' row "
+                    f"with label 0 or 1, got {','.join(row)!r}"
+                )
+            labels[Path(row[0].strip()).name] = int(row[1])
+    return labels
+
+
+def _apply_ground_truth(records, files):
+    """Give clips without a label in their name the label of the CSV files."""
+    for path, machine in files:
+        labels = _read_ground_truth(path)
+        for r in records:
+            if machine is not None and r["machine_type"] != machine:
+                continue
+            label = labels.get(Path(r["filename"]).name)
+            if label is None:
+                continue
+            if r["target"] == -1:
+                r["target"], r["label"] = label, _LABELS[label]
+            elif r["target"] != label:
+                raise ValueError(
+                    f"{os.fspath(path)!r} labels {r['filename']!r} {label}, but its "
+                    f"name says {r['target']}"
+                )
+
+
 def _describe(root, filters, machine_types, splits, target, namings):
     lines = [
         "DCASE / MIMII machine-sound file list",
@@ -278,12 +351,20 @@ def _describe(root, filters, machine_types, splits, target, namings):
         "split": [None, str, list],
         "section": [None, str, list],
         "domain": [None, str, list],
+        "ground_truth": [None, str, os.PathLike],
         "return_X_y": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
 def load_dcase(
-    root, *, machine_type=None, split=None, section=None, domain=None, return_X_y=False
+    root,
+    *,
+    machine_type=None,
+    split=None,
+    section=None,
+    domain=None,
+    ground_truth="auto",
+    return_X_y=False,
 ):
     """List the audio files of a DCASE Task 2 or MIMII tree with their metadata.
 
@@ -317,6 +398,19 @@ def load_dcase(
     domain : str or list of str, default=None
         Keep only these domains: ``"source"``, ``"target"`` or ``"unknown"``.
 
+    ground_truth : "auto", str, path-like or None, default="auto"
+        Labels of evaluation clips, whose names carry none: the official
+        ground-truth CSV files (headerless ``file,label`` rows, 1 = anomalous,
+        as the DCASE evaluators read them). ``"auto"`` reads the side-car files
+        ``<machine>/ground_truth_*.csv`` in each machine folder (where
+        :func:`~sklearn_asd.datasets.fetch_dcase` stores them) when there are
+        any; a path names one CSV file or a folder of ``ground_truth_*.csv``
+        files; ``None`` reads none. A file named
+        ``ground_truth_<machine>_...csv`` labels that machine type's clips; the
+        rows are matched by file name. Labels a clip's name already carries are
+        kept, and a ground-truth row that contradicts one raises a
+        ``ValueError``.
+
     return_X_y : bool, default=False
         If True, return ``(filenames, target)`` instead of a Bunch.
 
@@ -330,7 +424,8 @@ def load_dcase(
             Paths of the audio files (``root`` joined with the relative path).
         target : ndarray of int of shape (n_files,)
             1 = anomalous, 0 = normal, -1 = unknown: evaluation-set names carry
-            no label, and the loader never guesses one.
+            no label, and the loader never guesses one (``ground_truth`` gives
+            them theirs).
         sections : ndarray of str of shape (n_files,)
             Section (DCASE 2021+) or machine id (DCASE 2020) as written in the
             name, e.g. ``"00"``; ``"unknown"`` for MIMII files.
@@ -444,6 +539,11 @@ def load_dcase(
         namings = by_machine.get(r["machine_type"], set())
         if not r["certain"] and len(namings) == 1:
             r["naming"] = next(iter(namings))
+
+    if ground_truth is not None:
+        _apply_ground_truth(
+            records, _ground_truth_files(root_path, ground_truth, single_machine)
+        )
 
     records.sort(key=lambda r: (r["machine_type"], r["split"], r["filename"]))
 
