@@ -17,10 +17,12 @@ evaluators (``dcase2021_task2_evaluator.py`` for 2021,
 2022 onwards); the AUC and pAUC are scikit-learn's ``roc_auc_score``, as there.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import hmean
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import auc, roc_auc_score, roc_curve
 from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils._param_validation import (
@@ -72,15 +74,34 @@ class _OneClassGroupError(ValueError):
     """A metric's group (section, domain) holds only normal or only anomalous clips."""
 
 
-def _auc_pair(y, s, name, max_fpr=_OFFICIAL_MAX_FPR, what="AUC and pAUC"):
-    """AUC and McClish pAUC of one group; a one-class group raises."""
+def _auc_pair(
+    y, s, name, max_fpr=_OFFICIAL_MAX_FPR, what="AUC and pAUC", undefined="raise"
+):
+    """AUC and McClish pAUC of one group.
+
+    A one-class group raises, or (``undefined="nan"``) gives two NaNs and an
+    ``UndefinedMetricWarning`` with the message that would have been raised.
+    """
     n_normal, n_anomalous = _class_counts(y)
     if n_normal == 0 or n_anomalous == 0:
-        raise _OneClassGroupError(
+        message = (
             f"{name} has {n_normal} normal and {n_anomalous} anomalous clips: "
             f"computing the {what} requires both classes in every group."
         )
+        if undefined == "raise":
+            raise _OneClassGroupError(message)
+        warnings.warn(message, UndefinedMetricWarning, stacklevel=3)
+        return np.nan, np.nan
     return roc_auc_score(y, s), roc_auc_score(y, s, max_fpr=max_fpr)
+
+
+def _defined_hmean(values):
+    """Clipped harmonic mean of the defined (non-NaN) values; NaN if none."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if not values.size:
+        return np.nan
+    return float(hmean(np.maximum(values, _EPS)))
 
 
 # ---------------------------------------------------------------------------
@@ -180,8 +201,10 @@ def partial_auc_score(y_true, y_score, *, max_fpr=0.1, standardized=True):
 # ---------------------------------------------------------------------------
 # official_score and section_report
 # ---------------------------------------------------------------------------
-def _official_values(y_true, y_score, sections, domains, machine_types, year):
-    """All AUCs and pAUCs that enter the official harmonic mean."""
+def _official_values(
+    y_true, y_score, sections, domains, machine_types, year, undefined="raise"
+):
+    """All AUCs and pAUCs that enter the official harmonic mean (NaN: undefined)."""
     y = _check_binary_labels(y_true)
     s = _check_scores(y_score, y.shape[0])
     n = y.shape[0]
@@ -220,7 +243,10 @@ def _official_values(y_true, y_score, sections, domains, machine_types, year):
                     if not group.any():
                         continue
                     a, p = _auc_pair(
-                        y[group], s[group], _group_name(machine, section, domain)
+                        y[group],
+                        s[group],
+                        _group_name(machine, section, domain),
+                        undefined=undefined,
                     )
                     aucs.append(a)
                     paucs.append(p)
@@ -229,7 +255,9 @@ def _official_values(y_true, y_score, sections, domains, machine_types, year):
             # clips and the anomalous clips of both domains; pAUC uses every
             # clip of the section.
             name = _group_name(machine, section)
-            _, p = _auc_pair(y[in_section], s[in_section], name, what="pAUC")
+            _, p = _auc_pair(
+                y[in_section], s[in_section], name, what="pAUC", undefined=undefined
+            )
             paucs.append(p)
             for domain in ("source", "target"):
                 group = in_section & (domain_masks[domain] | (y == 1))
@@ -238,6 +266,7 @@ def _official_values(y_true, y_score, sections, domains, machine_types, year):
                     s[group],
                     f"{name} ({domain}-domain normals + all anomalies)",
                     what=f"AUC ({domain})",
+                    undefined=undefined,
                 )
                 aucs.append(a)
     return aucs, paucs
@@ -251,11 +280,19 @@ def _official_values(y_true, y_score, sections, domains, machine_types, year):
         "domains": ["array-like", None],
         "machine_types": ["array-like", None],
         "year": [Options(Integral, set(_YEARS))],
+        "undefined": [StrOptions({"raise", "nan"})],
     },
     prefer_skip_nested_validation=True,
 )
 def official_score(
-    y_true, y_score, *, sections, domains=None, machine_types=None, year=2021
+    y_true,
+    y_score,
+    *,
+    sections,
+    domains=None,
+    machine_types=None,
+    year=2021,
+    undefined="raise",
 ):
     """DCASE Task 2 official score: harmonic mean of AUCs and pAUCs.
 
@@ -303,17 +340,28 @@ def official_score(
         Challenge edition whose evaluator is reproduced (2023-2025 use the
         2022 formula).
 
+    undefined : {"raise", "nan"}, default="raise"
+        What to do with a group whose AUC or pAUC is undefined because it holds
+        only normal or only anomalous clips (as ``zero_division`` of
+        :func:`sklearn.metrics.classification_report`). ``"raise"``: raise a
+        ``ValueError`` naming it. ``"nan"``: that AUC or pAUC is NaN and left
+        out of the harmonic mean, which is taken over the defined values only
+        (NaN when none is defined), and an
+        :class:`~sklearn.exceptions.UndefinedMetricWarning` names each such
+        group with the message ``"raise"`` would give. The result is then the
+        score of the defined groups, not the official score of all of them.
+
     Returns
     -------
     score : float
-        The official score, in ``[0, 1]``.
+        The official score, in ``[0, 1]`` (NaN only with ``undefined="nan"``).
 
     Raises
     ------
     ValueError
-        If a group has only one class (the message names its machine type,
-        section and domain), or if ``domains`` are missing or not
-        ``"source"``/``"target"`` for 2022+.
+        If a group has only one class and ``undefined="raise"`` (the message
+        names its machine type, section and domain), or if ``domains`` are
+        missing or not ``"source"``/``"target"`` for 2022+.
 
     See Also
     --------
@@ -328,11 +376,22 @@ def official_score(
     >>> sections = [0, 0, 0, 0, 1, 1, 1, 1]
     >>> round(official_score(y_true, y_score, sections=sections), 4)
     0.8528
+
+    A section without anomalous clips: NaN for it, the score of the others.
+
+    >>> import warnings
+    >>> from sklearn.exceptions import UndefinedMetricWarning
+    >>> sections = [0, 0, 0, 0, 1, 1, 2, 2]
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", UndefinedMetricWarning)
+    ...     round(official_score(y_true, y_score, sections=sections,
+    ...                          undefined="nan"), 4)
+    0.7434
     """
     aucs, paucs = _official_values(
-        y_true, y_score, sections, domains, machine_types, year
+        y_true, y_score, sections, domains, machine_types, year, undefined
     )
-    return float(hmean(np.maximum(np.asarray(aucs + paucs), _EPS)))
+    return _defined_hmean(aucs + paucs)
 
 
 _REPORT_COLUMNS = (
@@ -347,15 +406,18 @@ _REPORT_COLUMNS = (
 
 
 def _aggregate_rows(machine, rows):
-    aucs = np.array([r[5] for r in rows])
-    paucs = np.array([r[6] for r in rows])
+    """Arithmetic and harmonic means of the rows' defined AUCs and pAUCs."""
+    aucs = np.array([r[5] for r in rows], dtype=np.float64)
+    paucs = np.array([r[6] for r in rows], dtype=np.float64)
     n_normal = sum(r[3] for r in rows)
     n_anomalous = sum(r[4] for r in rows)
-    amean = (float(np.mean(aucs)), float(np.mean(paucs)))
-    hmeans = (
-        float(hmean(np.maximum(aucs, _EPS))),
-        float(hmean(np.maximum(paucs, _EPS))),
-    )
+
+    def mean(values):
+        values = values[~np.isnan(values)]
+        return float(np.mean(values)) if values.size else np.nan
+
+    amean = (mean(aucs), mean(paucs))
+    hmeans = (_defined_hmean(aucs), _defined_hmean(paucs))
     counts = (n_normal, n_anomalous)
     return [
         (machine, "arithmetic mean", None, *counts, *amean),
@@ -381,7 +443,7 @@ def _format_table(columns, digits):
     cells = {}
     for c in shown:
         if c in ("auc", "pauc"):
-            cells[c] = [f"{v:.{digits}f}" for v in columns[c]]
+            cells[c] = [f"{v:.{digits}f}" if v == v else "n/a" for v in columns[c]]
         else:
             cells[c] = ["" if v is None else str(v) for v in columns[c]]
     widths = {c: max(len(headers[c]), *map(len, cells[c])) for c in shown}
@@ -409,6 +471,7 @@ def _format_table(columns, digits):
         "max_fpr": [Interval(Real, 0, 1, closed="right")],
         "output_dict": ["boolean"],
         "digits": [Interval(Integral, 0, None, closed="left")],
+        "undefined": [StrOptions({"raise", "nan"})],
     },
     prefer_skip_nested_validation=True,
 )
@@ -422,6 +485,7 @@ def section_report(
     max_fpr=0.1,
     output_dict=False,
     digits=4,
+    undefined="raise",
 ):
     """Build a table of AUC and pAUC per machine type, section and domain.
 
@@ -436,7 +500,7 @@ def section_report(
     with machine type ``"all"`` cover every group.
 
     A group with only one class raises a ``ValueError`` naming it, as
-    :func:`official_score` does, rather than reporting a NaN.
+    :func:`official_score` does, unless ``undefined="nan"``.
 
     Parameters
     ----------
@@ -465,6 +529,16 @@ def section_report(
     digits : int, default=4
         Number of digits of AUC and pAUC in the text table. Ignored when
         ``output_dict=True``.
+
+    undefined : {"raise", "nan"}, default="raise"
+        What to do with a group that holds only normal or only anomalous
+        clips (as ``zero_division`` of
+        :func:`sklearn.metrics.classification_report`). ``"raise"``: raise a
+        ``ValueError`` naming it. ``"nan"``: its AUC and pAUC are NaN
+        (``n/a`` in the text table), the aggregate rows are the means of the
+        defined groups only (NaN when none is defined), and an
+        :class:`~sklearn.exceptions.UndefinedMetricWarning` names each such
+        group.
 
     Returns
     -------
@@ -511,7 +585,9 @@ def section_report(
                 if not group.any():
                     continue
                 name = _group_name(machine, section, domain)
-                a, p = _auc_pair(y[group], s[group], name, max_fpr=max_fpr)
+                a, p = _auc_pair(
+                    y[group], s[group], name, max_fpr=max_fpr, undefined=undefined
+                )
                 n_anomalous = int(y[group].sum())
                 machine_rows.append(
                     (
