@@ -8,13 +8,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from sklearn_asd.metrics import partial_auc_score
-from sklearn_asd.plotting._base import (
-    _check_axes,
-    _check_matplotlib,
-    _estimator_name,
-    _estimator_scores,
-    _new_axes,
-)
+from sklearn_asd.plotting._base import _DOCS, _display_doc, _DisplayMixin, _returns_doc
 from sklearn_asd.utils._validation import (
     _check_binary_labels,
     _check_scores,
@@ -22,6 +16,22 @@ from sklearn_asd.utils._validation import (
 )
 
 __all__ = ["ASDCurveDisplay"]
+
+_MAX_FPR_DOC = """\
+max_fpr : float, default=0.1
+    Upper false-positive rate of the pAUC.
+"""
+
+_CURVE_KWARGS_DOC = """\
+curve_kwargs : dict, default=None
+    Keyword arguments of ``ax.plot`` for the curve.
+region_kwargs : dict, default=None
+    Keyword arguments of ``ax.fill_between`` for the pAUC region.
+plot_chance_level : bool, default=False
+    Draw the chance-level diagonal.
+chance_level_kw : dict, default=None
+    Keyword arguments of ``ax.plot`` for the chance-level line.
+"""
 
 
 def _check_max_fpr(max_fpr):
@@ -43,7 +53,8 @@ def _check_both_classes(y_true, caller):
         )
 
 
-class ASDCurveDisplay:
+@_display_doc("setup")
+class ASDCurveDisplay(_DisplayMixin):
     """ROC curve with the pAUC region shaded, AUC and pAUC in the legend.
 
     The shaded region is the area under the ROC curve for false-positive rates
@@ -92,9 +103,7 @@ class ASDCurveDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
+    {setup}
     >>> from sklearn_asd.plotting import ASDCurveDisplay
     >>> y = [0, 0, 0, 0, 1, 1]
     >>> scores = [0.1, 0.3, 0.2, 0.6, 0.5, 0.9]
@@ -123,6 +132,11 @@ class ASDCurveDisplay:
         y_end = np.interp(max_fpr, fpr[stop - 1 : stop + 1], tpr[stop - 1 : stop + 1])
         return np.append(fpr[:stop], max_fpr), np.append(tpr[:stop], y_end)
 
+    @_display_doc(
+        "ax",
+        curve_kwargs=_CURVE_KWARGS_DOC,
+        returns=_returns_doc("ASDCurveDisplay", "with its artists stored"),
+    )
     def plot(
         self,
         ax=None,
@@ -137,25 +151,14 @@ class ASDCurveDisplay:
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; ``None`` creates a new figure.
+        {ax}
         name : str, default=None
             Legend name of the curve; ``None`` uses the ``name`` attribute.
-        curve_kwargs : dict, default=None
-            Keyword arguments of ``ax.plot`` for the curve.
-        region_kwargs : dict, default=None
-            Keyword arguments of ``ax.fill_between`` for the pAUC region.
-        plot_chance_level : bool, default=False
-            Draw the chance-level diagonal.
-        chance_level_kw : dict, default=None
-            Keyword arguments of ``ax.plot`` for the chance-level line.
+        {curve_kwargs}
 
-        Returns
-        -------
-        display : ASDCurveDisplay
-            The display, with its artists stored.
+        {returns}
         """
-        _check_matplotlib("ASDCurveDisplay.plot")
+        self._check_matplotlib("plot")
         max_fpr = _check_max_fpr(self.max_fpr)
         fpr = np.asarray(self.fpr, dtype=np.float64)
         tpr = np.asarray(self.tpr, dtype=np.float64)
@@ -164,10 +167,7 @@ class ASDCurveDisplay:
                 "fpr and tpr must be 1-D arrays of the same length (at least 2 "
                 f"points); got shapes {fpr.shape} and {tpr.shape}"
             )
-        if ax is None:
-            ax = _new_axes()[1][0, 0]
-        else:
-            ax = _check_axes(ax, 1, "ASDCurveDisplay.plot")[0]
+        ax = self._one_axes(ax, "plot")
         self.ax_, self.figure_ = ax, ax.figure
         name = self.name if name is None else name
 
@@ -215,6 +215,13 @@ class ASDCurveDisplay:
         return self
 
     @classmethod
+    @_display_doc(
+        "y_score",
+        "setup",
+        max_fpr=_MAX_FPR_DOC,
+        draw=_DOCS["ax"] + _CURVE_KWARGS_DOC,
+        returns=_returns_doc("ASDCurveDisplay"),
+    )
     def from_predictions(
         cls,
         y_true,
@@ -235,33 +242,17 @@ class ASDCurveDisplay:
         y_true : array-like of shape (n_clips,)
             Labels: 1 = anomalous, 0 = normal (DCASE convention); both classes
             must be present.
-        y_score : array-like of shape (n_clips,)
-            Anomaly scores, higher = more anomalous.
-        max_fpr : float, default=0.1
-            Upper false-positive rate of the pAUC.
+        {y_score}
+        {max_fpr}
         name : str, default=None
             Legend name of the curve.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; ``None`` creates a new figure.
-        curve_kwargs : dict, default=None
-            Keyword arguments of ``ax.plot`` for the curve.
-        region_kwargs : dict, default=None
-            Keyword arguments of ``ax.fill_between`` for the pAUC region.
-        plot_chance_level : bool, default=False
-            Draw the chance-level diagonal.
-        chance_level_kw : dict, default=None
-            Keyword arguments of ``ax.plot`` for the chance-level line.
+        {draw}
 
-        Returns
-        -------
-        display : ASDCurveDisplay
-            The display, drawn.
+        {returns}
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
+        {setup}
         >>> from sklearn_asd.plotting import ASDCurveDisplay
         >>> display = ASDCurveDisplay.from_predictions(
         ...     [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
@@ -269,7 +260,7 @@ class ASDCurveDisplay:
         (0.75, 0.7368)
         >>> plt.close("all")
         """
-        _check_matplotlib("ASDCurveDisplay.from_predictions")
+        cls._check_matplotlib("from_predictions")
         max_fpr = _check_max_fpr(max_fpr)
         y_true = _check_binary_labels(y_true)
         y_score = _check_scores(y_score, y_true.shape[0])
@@ -292,6 +283,13 @@ class ASDCurveDisplay:
         )
 
     @classmethod
+    @_display_doc(
+        "estimator",
+        "setup",
+        max_fpr=_MAX_FPR_DOC,
+        draw=_DOCS["ax"] + _CURVE_KWARGS_DOC,
+        returns=_returns_doc("ASDCurveDisplay"),
+    )
     def from_estimator(
         cls,
         estimator,
@@ -316,42 +314,23 @@ class ASDCurveDisplay:
 
         Parameters
         ----------
-        estimator : estimator or Pipeline
-            Fitted detector, or a fitted Pipeline ending with one.
-        X : array-like
-            Input of the estimator (features, or file paths for a pipeline that
-            starts with :class:`~sklearn_asd.features.AudioLoader`).
+        {estimator}
         y : array-like of shape (n_clips,)
             Labels: 1 = anomalous, 0 = normal; both classes must be present.
         sections : array-like of shape (n_clips,), default=None
             Section of each clip, passed to ``anomaly_score``. A detector without
             ``anomaly_score`` cannot use them: giving them raises a
             ``ValueError``.
-        max_fpr : float, default=0.1
-            Upper false-positive rate of the pAUC.
+        {max_fpr}
         name : str, default=None
             Legend name; ``None`` uses the detector's class name.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; ``None`` creates a new figure.
-        curve_kwargs : dict, default=None
-            Keyword arguments of ``ax.plot`` for the curve.
-        region_kwargs : dict, default=None
-            Keyword arguments of ``ax.fill_between`` for the pAUC region.
-        plot_chance_level : bool, default=False
-            Draw the chance-level diagonal.
-        chance_level_kw : dict, default=None
-            Keyword arguments of ``ax.plot`` for the chance-level line.
+        {draw}
 
-        Returns
-        -------
-        display : ASDCurveDisplay
-            The display, drawn.
+        {returns}
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
+        {setup}
         >>> import numpy as np
         >>> from sklearn.ensemble import IsolationForest
         >>> from sklearn_asd.plotting import ASDCurveDisplay
@@ -366,13 +345,13 @@ class ASDCurveDisplay:
         'IsolationForest (AUC = 1.000, pAUC = 1.000)'
         >>> plt.close("all")
         """
-        _check_matplotlib("ASDCurveDisplay.from_estimator")
-        scores, detector = _estimator_scores(estimator, X, sections)
+        cls._check_matplotlib("from_estimator")
+        scores, detector = cls._estimator_scores(estimator, X, sections)
         return cls.from_predictions(
             y,
             scores,
             max_fpr=max_fpr,
-            name=_estimator_name(detector, name),
+            name=cls._estimator_name(detector, name),
             ax=ax,
             curve_kwargs=curve_kwargs,
             region_kwargs=region_kwargs,

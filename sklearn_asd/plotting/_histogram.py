@@ -6,13 +6,7 @@ from numbers import Real
 
 import numpy as np
 
-from sklearn_asd.plotting._base import (
-    _check_axes,
-    _check_matplotlib,
-    _estimator_name,
-    _estimator_scores,
-    _new_axes,
-)
+from sklearn_asd.plotting._base import _display_doc, _DisplayMixin, _returns_doc
 from sklearn_asd.utils._response import _anomaly_threshold
 from sklearn_asd.utils._validation import (
     _check_binary_labels,
@@ -22,12 +16,38 @@ from sklearn_asd.utils._validation import (
 
 __all__ = ["ScoreHistogramDisplay"]
 
+_DOMAINS_DOC = """\
+domains : array-like of shape (n_clips,), default=None
+    Domain of each clip (one column of panels each).
+"""
+
+_HIST_KWARGS_DOC = """\
+hist_kwargs : dict, default=None
+    Extra keyword arguments of ``ax.hist``.
+threshold_kwargs : dict, default=None
+    Extra keyword arguments of ``ax.axvline`` for the threshold.
+"""
+
+#: The drawing parameters of the from_* methods (plot describes them at length).
+_HISTOGRAM_PARAMS_DOC = (
+    """\
+ax : matplotlib Axes or array of Axes, default=None
+    One Axes per panel; ``None`` creates a new figure.
+bins : int, sequence or str, default=20
+    Bins shared by every panel (see :meth:`plot`).
+density : bool, default=False
+    Normalise each histogram to unit area.
+"""
+    + _HIST_KWARGS_DOC
+)
+
 
 #: Panels per row of ScoreHistogramDisplay when no domains are given.
 _MAX_COLUMNS = 4
 
 
-class ScoreHistogramDisplay:
+@_display_doc("y_score", "setup")
+class ScoreHistogramDisplay(_DisplayMixin):
     """Histograms of anomaly scores of normal vs anomalous clips, per group.
 
     One panel per section (rows) and domain (columns), each with the histogram
@@ -42,8 +62,7 @@ class ScoreHistogramDisplay:
     y_true : array-like of shape (n_clips,)
         Labels: 1 = anomalous, 0 = normal (DCASE convention). One class alone
         is allowed (e.g. the training normals).
-    y_score : array-like of shape (n_clips,)
-        Anomaly scores, higher = more anomalous.
+    {y_score}
     sections : array-like of shape (n_clips,), default=None
         Section of each clip: one row of panels per section.
     domains : array-like of shape (n_clips,), default=None
@@ -81,9 +100,7 @@ class ScoreHistogramDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
+    {setup}
     >>> from sklearn_asd.plotting import ScoreHistogramDisplay
     >>> y = [0, 0, 0, 1, 0, 0, 1, 1]
     >>> scores = [0.1, 0.2, 0.3, 0.9, 0.2, 0.4, 0.7, 0.8]
@@ -114,6 +131,10 @@ class ScoreHistogramDisplay:
         self.threshold = threshold
         self.name = name
 
+    @_display_doc(
+        hist_kwargs=_HIST_KWARGS_DOC,
+        returns=_returns_doc("ScoreHistogramDisplay", "with its artists stored"),
+    )
     def plot(
         self,
         ax=None,
@@ -137,17 +158,11 @@ class ScoreHistogramDisplay:
         density : bool, default=False
             Normalise each histogram to unit area (compare classes of very
             different sizes) instead of counting clips.
-        hist_kwargs : dict, default=None
-            Extra keyword arguments of ``ax.hist``.
-        threshold_kwargs : dict, default=None
-            Extra keyword arguments of ``ax.axvline`` for the threshold.
+        {hist_kwargs}
 
-        Returns
-        -------
-        display : ScoreHistogramDisplay
-            The display, with its artists stored.
+        {returns}
         """
-        _check_matplotlib("ScoreHistogramDisplay.plot")
+        self._check_matplotlib("plot")
         y = _check_binary_labels(self.y_true)
         if y.shape[0] == 0:
             raise ValueError("ScoreHistogramDisplay got no clips")
@@ -174,7 +189,7 @@ class ScoreHistogramDisplay:
             codes = [(i, j) for i in range(len(sec_keys)) for j in range(len(dom_keys))]
             n_rows, n_cols = len(sec_keys), len(dom_keys)
         if ax is None:
-            fig, axes = _new_axes(
+            fig, axes = self._new_axes(
                 n_rows,
                 n_cols,
                 sharex=True,
@@ -184,7 +199,7 @@ class ScoreHistogramDisplay:
             for unused in axes.ravel()[len(keys) :]:
                 unused.set_visible(False)
         else:
-            flat = _check_axes(ax, len(keys), "ScoreHistogramDisplay.plot")
+            flat = self._check_axes(ax, len(keys), "plot")
             axes = flat.reshape(np.shape(ax) if np.ndim(ax) else (1, 1))
             fig = flat[0].figure
         flat_axes = axes.ravel()
@@ -242,6 +257,13 @@ class ScoreHistogramDisplay:
         return self
 
     @classmethod
+    @_display_doc(
+        "y_score",
+        "setup",
+        domains=_DOMAINS_DOC,
+        histogram_params=_HISTOGRAM_PARAMS_DOC,
+        returns=_returns_doc("ScoreHistogramDisplay"),
+    )
     def from_predictions(
         cls,
         y_true,
@@ -263,37 +285,21 @@ class ScoreHistogramDisplay:
         ----------
         y_true : array-like of shape (n_clips,)
             Labels: 1 = anomalous, 0 = normal.
-        y_score : array-like of shape (n_clips,)
-            Anomaly scores, higher = more anomalous.
+        {y_score}
         sections : array-like of shape (n_clips,), default=None
             Section of each clip (one row of panels each).
-        domains : array-like of shape (n_clips,), default=None
-            Domain of each clip (one column of panels each).
+        {domains}
         threshold : float, default=None
             Decision threshold; ``None`` draws no line.
         name : str, default=None
             Figure title.
-        ax : matplotlib Axes or array of Axes, default=None
-            One Axes per panel; ``None`` creates a new figure.
-        bins : int, sequence or str, default=20
-            Bins shared by every panel (see :meth:`plot`).
-        density : bool, default=False
-            Normalise each histogram to unit area.
-        hist_kwargs : dict, default=None
-            Extra keyword arguments of ``ax.hist``.
-        threshold_kwargs : dict, default=None
-            Extra keyword arguments of ``ax.axvline``.
+        {histogram_params}
 
-        Returns
-        -------
-        display : ScoreHistogramDisplay
-            The display, drawn.
+        {returns}
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
+        {setup}
         >>> from sklearn_asd.plotting import ScoreHistogramDisplay
         >>> display = ScoreHistogramDisplay.from_predictions(
         ...     [0, 0, 1], [0.1, 0.2, 0.9], domains=["source", "target", "source"])
@@ -301,7 +307,7 @@ class ScoreHistogramDisplay:
         [(None, 'source'), (None, 'target')]
         >>> plt.close("all")
         """
-        _check_matplotlib("ScoreHistogramDisplay.from_predictions")
+        cls._check_matplotlib("from_predictions")
         display = cls(
             y_true=y_true,
             y_score=y_score,
@@ -319,6 +325,13 @@ class ScoreHistogramDisplay:
         )
 
     @classmethod
+    @_display_doc(
+        "estimator",
+        "setup",
+        domains=_DOMAINS_DOC,
+        histogram_params=_HISTOGRAM_PARAMS_DOC,
+        returns=_returns_doc("ScoreHistogramDisplay"),
+    )
     def from_estimator(
         cls,
         estimator,
@@ -342,17 +355,13 @@ class ScoreHistogramDisplay:
 
         Parameters
         ----------
-        estimator : estimator or Pipeline
-            Fitted detector, or a fitted Pipeline ending with one.
-        X : array-like
-            Input of the estimator.
+        {estimator}
         y : array-like of shape (n_clips,)
             Labels: 1 = anomalous, 0 = normal.
         sections : array-like of shape (n_clips,), default=None
             Section of each clip: groups the panels, and is passed to the
             detector's ``anomaly_score`` when it has one.
-        domains : array-like of shape (n_clips,), default=None
-            Domain of each clip (one column of panels each).
+        {domains}
         threshold : "auto", float or None, default="auto"
             ``"auto"``: the detector's own threshold, where ``predict`` switches
             to -1; for the sklearn_asd detectors that is ``-offset_`` in
@@ -361,27 +370,13 @@ class ScoreHistogramDisplay:
             none). A float draws the line there; ``None`` draws no line.
         name : str, default=None
             Figure title; ``None`` uses the detector's class name.
-        ax : matplotlib Axes or array of Axes, default=None
-            One Axes per panel; ``None`` creates a new figure.
-        bins : int, sequence or str, default=20
-            Bins shared by every panel.
-        density : bool, default=False
-            Normalise each histogram to unit area.
-        hist_kwargs : dict, default=None
-            Extra keyword arguments of ``ax.hist``.
-        threshold_kwargs : dict, default=None
-            Extra keyword arguments of ``ax.axvline``.
+        {histogram_params}
 
-        Returns
-        -------
-        display : ScoreHistogramDisplay
-            The display, drawn.
+        {returns}
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
+        {setup}
         >>> import numpy as np
         >>> from sklearn.ensemble import IsolationForest
         >>> from sklearn_asd.plotting import ScoreHistogramDisplay
@@ -394,7 +389,7 @@ class ScoreHistogramDisplay:
         0.0
         >>> plt.close("all")
         """
-        _check_matplotlib("ScoreHistogramDisplay.from_estimator")
+        cls._check_matplotlib("from_estimator")
         if not (
             threshold is None
             or (isinstance(threshold, str) and threshold == "auto")
@@ -403,7 +398,7 @@ class ScoreHistogramDisplay:
             raise ValueError(
                 f'threshold must be "auto", a number or None, got {threshold!r}'
             )
-        scores, detector = _estimator_scores(
+        scores, detector = cls._estimator_scores(
             estimator, X, sections, sections_if_usable=True
         )
         if isinstance(threshold, str):
@@ -414,7 +409,7 @@ class ScoreHistogramDisplay:
             sections=sections,
             domains=domains,
             threshold=threshold,
-            name=_estimator_name(detector, name),
+            name=cls._estimator_name(detector, name),
             ax=ax,
             bins=bins,
             density=density,

@@ -8,12 +8,13 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_asd.plotting._base import _check_axes, _check_matplotlib, _new_axes
+from sklearn_asd.plotting._base import _display_doc, _DisplayMixin, _returns_doc
 
 __all__ = ["SpectrogramDisplay"]
 
 
-class SpectrogramDisplay:
+@_display_doc("setup")
+class SpectrogramDisplay(_DisplayMixin):
     """Spectrograms side by side, e.g. before and after a median filter.
 
     Draws each spectrogram (mel bands x frames) as an image with a shared colour
@@ -52,9 +53,7 @@ class SpectrogramDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
+    {setup}
     >>> import numpy as np
     >>> from sklearn_asd.plotting import SpectrogramDisplay
     >>> S = np.zeros((4, 10))
@@ -73,6 +72,7 @@ class SpectrogramDisplay:
         self.sr = sr
         self.hop_length = hop_length
 
+    @_display_doc(returns=_returns_doc("SpectrogramDisplay", "with its artists stored"))
     def plot(self, ax=None, *, cmap="magma", colorbar=True, vmin=None, vmax=None):
         """Draw the spectrograms with a shared colour scale.
 
@@ -88,12 +88,9 @@ class SpectrogramDisplay:
             Colour limits; ``None`` uses the minimum / maximum over all
             spectrograms.
 
-        Returns
-        -------
-        display : SpectrogramDisplay
-            The display, with its artists stored.
+        {returns}
         """
-        _check_matplotlib("SpectrogramDisplay.plot")
+        self._check_matplotlib("plot")
         if isinstance(self.spectrograms, np.ndarray) and self.spectrograms.ndim == 2:
             raise ValueError(
                 "spectrograms must be a list of 2-D arrays; wrap a single "
@@ -113,7 +110,7 @@ class SpectrogramDisplay:
             )
         n = len(specs)
         if ax is None:
-            fig, axes = _new_axes(
+            fig, axes = self._new_axes(
                 1,
                 n,
                 sharey=True,
@@ -122,7 +119,7 @@ class SpectrogramDisplay:
             )
             axes = axes[0]
         else:
-            axes = _check_axes(ax, n, "SpectrogramDisplay.plot")
+            axes = self._check_axes(ax, n, "plot")
             fig = axes[0].figure
         lo = min(S.min() for S in specs) if vmin is None else vmin
         hi = max(S.max() for S in specs) if vmax is None else vmax
@@ -156,6 +153,7 @@ class SpectrogramDisplay:
         return self
 
     @classmethod
+    @_display_doc("setup", returns=_returns_doc("SpectrogramDisplay"))
     def from_transformers(
         cls,
         mel,
@@ -189,16 +187,11 @@ class SpectrogramDisplay:
         colorbar : bool, default=True
             Draw a shared colour bar.
 
-        Returns
-        -------
-        display : SpectrogramDisplay
-            The display, drawn.
+        {returns}
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
+        {setup}
         >>> import numpy as np
         >>> from sklearn_asd.features import LogMelSpectrogram, MedianFilter
         >>> from sklearn_asd.plotting import SpectrogramDisplay
@@ -211,7 +204,7 @@ class SpectrogramDisplay:
         [(16, 32), (16, 32)]
         >>> plt.close("all")
         """
-        _check_matplotlib("SpectrogramDisplay.from_transformers")
+        cls._check_matplotlib("from_transformers")
         check_is_fitted(mel)
         n_mels = getattr(mel, "n_mels_", None)
         n_frames = getattr(mel, "n_frames_", None)

@@ -7,15 +7,17 @@ from numbers import Real
 
 import numpy as np
 
-from sklearn_asd.plotting._base import (
-    _check_axes,
-    _check_matplotlib,
-    _estimator_name,
-    _new_axes,
-    _split_estimator,
-)
+from sklearn_asd.plotting._base import _DOCS, _display_doc, _DisplayMixin, _returns_doc
 
 __all__ = ["TrainingCurveDisplay"]
+
+_AX_LOGY_DOC = (
+    _DOCS["ax"]
+    + """\
+logy : bool, default=False
+    Logarithmic loss axis.
+"""
+)
 
 
 def _is_number(value):
@@ -36,7 +38,8 @@ def _default_loss_keys(rows):
     return keys
 
 
-class TrainingCurveDisplay:
+@_display_doc("setup")
+class TrainingCurveDisplay(_DisplayMixin):
     """Loss terms per epoch of a trained neural detector.
 
     One line per recorded term: the total ``loss`` and, for
@@ -72,9 +75,7 @@ class TrainingCurveDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
+    {setup}
     >>> from sklearn_asd.plotting import TrainingCurveDisplay
     >>> display = TrainingCurveDisplay(
     ...     epochs=[1, 2, 3], losses={"train_loss": [2.0, 1.5, 1.2]}).plot()
@@ -88,25 +89,24 @@ class TrainingCurveDisplay:
         self.losses = losses
         self.name = name
 
+    @_display_doc(
+        "ax", returns=_returns_doc("TrainingCurveDisplay", "with its artists stored")
+    )
     def plot(self, ax=None, *, name=None, logy=False):
         """Draw one line per loss term.
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; ``None`` creates a new figure.
+        {ax}
         name : str, default=None
             Axes title; ``None`` uses the ``name`` attribute.
         logy : bool, default=False
             Logarithmic loss axis (all plotted values must then be positive; the
             seed's contrastive term can be negative).
 
-        Returns
-        -------
-        display : TrainingCurveDisplay
-            The display, with its artists stored.
+        {returns}
         """
-        _check_matplotlib("TrainingCurveDisplay.plot")
+        self._check_matplotlib("plot")
         epochs = np.asarray(self.epochs, dtype=np.float64).reshape(-1)
         if not isinstance(self.losses, Mapping) or not self.losses:
             raise ValueError(
@@ -126,10 +126,7 @@ class TrainingCurveDisplay:
                 raise ValueError(
                     f"logy=True needs positive losses, but {bad} hold values <= 0"
                 )
-        if ax is None:
-            ax = _new_axes(figsize=(7.5, 4.2), layout="constrained")[1][0, 0]
-        else:
-            ax = _check_axes(ax, 1, "TrainingCurveDisplay.plot")[0]
+        ax = self._one_axes(ax, "plot", figsize=(7.5, 4.2), layout="constrained")
         self.ax_, self.figure_ = ax, ax.figure
         terms = []
         for key in curves:
@@ -159,6 +156,9 @@ class TrainingCurveDisplay:
         return self
 
     @classmethod
+    @_display_doc(
+        "setup", ax_logy=_AX_LOGY_DOC, returns=_returns_doc("TrainingCurveDisplay")
+    )
     def from_history(cls, history, *, keys=None, name=None, ax=None, logy=False):
         """Plot loss terms from a skorch ``History`` (or a list of dicts).
 
@@ -171,21 +171,13 @@ class TrainingCurveDisplay:
             ``valid_*`` entry except the ``*_best`` flags and batch counts.
         name : str, default=None
             Axes title.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; ``None`` creates a new figure.
-        logy : bool, default=False
-            Logarithmic loss axis.
+        {ax_logy}
 
-        Returns
-        -------
-        display : TrainingCurveDisplay
-            The display, drawn.
+        {returns}
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
+        {setup}
         >>> from sklearn_asd.plotting import TrainingCurveDisplay
         >>> history = [{"epoch": 1, "train_loss": 1.0, "train_loss_best": True},
         ...            {"epoch": 2, "train_loss": 0.5, "train_loss_best": True}]
@@ -193,7 +185,7 @@ class TrainingCurveDisplay:
         ['train_loss']
         >>> plt.close("all")
         """
-        _check_matplotlib("TrainingCurveDisplay.from_history")
+        cls._check_matplotlib("from_history")
         if isinstance(history, (str, bytes, Mapping)) or not hasattr(
             history, "__iter__"
         ):
@@ -243,6 +235,9 @@ class TrainingCurveDisplay:
         return cls(epochs=epochs, losses=losses, name=name).plot(ax, logy=logy)
 
     @classmethod
+    @_display_doc(
+        "setup", ax_logy=_AX_LOGY_DOC, returns=_returns_doc("TrainingCurveDisplay")
+    )
     def from_estimator(cls, estimator, *, keys=None, name=None, ax=None, logy=False):
         """Plot the loss terms of a fitted detector's ``history_``.
 
@@ -256,21 +251,13 @@ class TrainingCurveDisplay:
             History keys to plot (see :meth:`from_history`).
         name : str, default=None
             Axes title; ``None`` uses the detector's class name.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; ``None`` creates a new figure.
-        logy : bool, default=False
-            Logarithmic loss axis.
+        {ax_logy}
 
-        Returns
-        -------
-        display : TrainingCurveDisplay
-            The display, drawn.
+        {returns}
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
+        {setup}
         >>> import numpy as np
         >>> from sklearn_asd import AutoencoderBaseline
         >>> from sklearn_asd.plotting import TrainingCurveDisplay
@@ -281,8 +268,8 @@ class TrainingCurveDisplay:
         (['train_loss', 'train_recon'], [1.0, 2.0, 3.0])
         >>> plt.close("all")
         """
-        _check_matplotlib("TrainingCurveDisplay.from_estimator")
-        _, detector = _split_estimator(estimator)
+        cls._check_matplotlib("from_estimator")
+        _, detector = cls._split_estimator(estimator)
         history = getattr(detector, "history_", None)
         if history is None:
             raise ValueError(
@@ -293,7 +280,7 @@ class TrainingCurveDisplay:
         return cls.from_history(
             history,
             keys=keys,
-            name=_estimator_name(detector, name),
+            name=cls._estimator_name(detector, name),
             ax=ax,
             logy=logy,
         )
