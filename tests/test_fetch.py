@@ -141,6 +141,8 @@ def zenodo():
                     return self._send(404, b'{"status": 404}')
                 body = json.dumps(state.listing(record, host)).encode()
                 return self._send(200, body)
+            if parts[0] == "records" and len(parts) == 4 and parts[2] == "files":
+                parts = ["files", parts[1], parts[3]]  # Zenodo's plain file URL
             if parts[0] == "files" and len(parts) == 3:
                 record, key = int(parts[1]), parts[2]
                 data = state.records.get(record, {}).get(key)
@@ -244,6 +246,60 @@ def test_eval_set_gets_the_official_ground_truth(zenodo, tmp_path):
     np.testing.assert_array_equal(
         load_dcase(root, split="test", ground_truth=None).target, [-1, -1, -1]
     )
+
+
+def test_2020_ground_truth_list_and_2023_archive_names(zenodo, tmp_path):
+    eval_2020, _ = _fetch._RECORDS[2020, "eval"]
+    truth_2020, _ = _fetch._GROUND_TRUTH[2020]
+    zenodo.add(
+        eval_2020,
+        "eval_data_test_fan.zip",
+        _zip(
+            {
+                "fan/test/id_01_00000000.wav": b"a",
+                "fan/test/id_01_00000001.wav": b"b",
+            }
+        ),
+    )
+    zenodo.add(
+        truth_2020,
+        "eval_data_list.csv",
+        (
+            b"fan\nid_01_00000000.wav,anomaly_id_01_00000000.wav,1\n"
+            b"id_01_00000001.wav,normal_id_01_00000000.wav,0\n"
+            b"pump\nid_01_00000000.wav,normal_id_01_00000000.wav,0\n"
+        ),
+    )
+    data = fetch_dcase(
+        2020, machine_types="fan", subset="eval", **_fetch_args(zenodo, tmp_path)
+    )
+    np.testing.assert_array_equal(data.target, [1, 0])
+    assert set(data.naming) == {"dcase2020"}
+    # 2022+ development archives are named dev_<machine>.zip; an entry without
+    # links is downloaded from the record's files URL
+    dev_2023, _ = _fetch._RECORDS[2023, "dev"]
+    zenodo.add(
+        dev_2023,
+        "dev_ToyCar.zip",
+        _zip(
+            {
+                "ToyCar/train/section_00_source_train_normal_0000_car_A1.wav": b"x",
+                "ToyCar/test/section_00_source_test_anomaly_0000_car_A1.wav": b"y",
+            }
+        ),
+    )
+    original = zenodo.listing
+
+    def no_links(record, host):
+        listing = original(record, host)
+        for entry in listing["files"]:
+            del entry["links"]
+        return listing
+
+    zenodo.listing = no_links
+    data = fetch_dcase(2023, **_fetch_args(zenodo, tmp_path))
+    assert list(data.machine_types) == ["ToyCar", "ToyCar"]
+    assert (f"/records/{dev_2023}/files/dev_ToyCar.zip", None) in zenodo.requests
 
 
 @pytest.mark.parametrize("cut", [0, 1, 97, -1])

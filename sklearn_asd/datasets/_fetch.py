@@ -25,6 +25,7 @@ Reliability rules, each tested against a server on 127.0.0.1:
 """
 
 import contextlib
+import csv
 import errno
 import hashlib
 import json
@@ -53,31 +54,55 @@ _DONE = ".fetched"
 _LOCK = ".fetch.lock"
 _CHUNK = 1 << 20
 
-# (year, subset) -> (record id, archive key patterns with a "machine" group)
-# Sources: the baseline/evaluator READMEs of each year (docs/guide/reproduce.rst
-# lists them); the archive names were checked against their download scripts.
+# Archive names, in the orders the records have used (first match wins, so the
+# longer "dev_data_" comes before "dev_").
+_DEV = (r"dev_data_(?P<machine>\w+?)\.zip", r"dev_(?P<machine>\w+?)\.zip")
+_TRAIN = (
+    r"eval_data_train_(?P<machine>\w+?)\.zip",
+    r"eval_data_(?P<machine>\w+?)_train(?:_r\d+)?\.zip",
+)
+_TEST = (
+    r"eval_data_test_(?P<machine>\w+?)\.zip",
+    r"eval_data_(?P<machine>\w+?)_test\.zip",
+)
+
+#: (year, subset) -> (Zenodo record id, archive name patterns). The ids are the
+#: ones of the official baselines' download scripts (nttcslab
+#: dcase2023_task2_baseline_ae tools/data_download_20XX.sh and its yaml files,
+#: which cover 2020-2025) and evaluator READMEs; docs/guide/reproduce.rst
+#: lists them.
 _RECORDS = {
-    (2021, "dev"): (4562016, (r"dev_data_(?P<machine>\w+)\.zip",)),
-    (2021, "additional"): (
-        4660992,
-        (
-            r"eval_data_train_(?P<machine>\w+)\.zip",
-            r"eval_data_(?P<machine>\w+)_train\.zip",
-        ),
-    ),
-    (2021, "eval"): (
-        4884786,
-        (
-            r"eval_data_test_(?P<machine>\w+)\.zip",
-            r"eval_data_(?P<machine>\w+)_test\.zip",
-        ),
-    ),
+    (2020, "dev"): (3678171, _DEV),
+    (2020, "additional"): (3727685, _TRAIN),
+    (2020, "eval"): (3841772, _TEST),
+    (2021, "dev"): (4562016, _DEV),
+    (2021, "additional"): (4660992, _TRAIN),
+    (2021, "eval"): (4884786, _TEST),
+    (2022, "dev"): (6355122, _DEV),
+    (2022, "additional"): (6462969, _TRAIN),
+    (2022, "eval"): (6586456, _TEST),
+    (2023, "dev"): (7882613, _DEV),
+    (2023, "additional"): (7830345, _TRAIN),
+    (2023, "eval"): (7860847, _TEST),
+    (2024, "dev"): (10902294, _DEV),
+    (2024, "additional"): (11259435, _TRAIN),
+    (2024, "eval"): (11363076, _TEST),
+    (2025, "dev"): (15097779, _DEV),
+    (2025, "additional"): (15392814, _TRAIN),
+    (2025, "eval"): (15519362, _TEST),
 }
 
-#: Where the official ground truth of an evaluation set is published:
-#: year -> (record id, archive key pattern). Its CSV files (headerless
-#: ``file,label`` rows) are stored as ``<machine>/ground_truth_*.csv``.
-_GROUND_TRUTH = {2021: (5257674, r".*\.(zip|csv)")}
+#: Ground truth of the evaluation sets that is published on Zenodo:
+#: year -> (record id, file name pattern). 2020: one ``eval_data_list.csv``
+#: (a machine-type line, then ``file,renamed file,label`` rows, as the 2020
+#: evaluator reads it); 2021: the ``ground_truth_<machine>_section_XX_<domain>_
+#: test.csv`` files of the evaluator (headerless ``file,label`` rows). The
+#: 2022-2025 ground truth lives only in the evaluator repositories on GitHub:
+#: pass their ``ground_truth_data`` folder to ``load_dcase(ground_truth=...)``.
+_GROUND_TRUTH = {
+    2020: (3951620, r"eval_data_list\.csv"),
+    2021: (5257674, r".*\.(zip|csv)"),
+}
 
 _SUBSET_FOLDER = {"dev": "dev_data", "eval": "eval_data", "additional": "eval_data"}
 
@@ -131,7 +156,7 @@ def _http_get(url, *, timeout, headers=None):
         raise ConnectionError(f"cannot reach {url}: {reason}") from None
 
 
-def _parse_file_entry(entry, record):
+def _parse_file_entry(entry, record, base_url):
     """One ``files`` entry of a record, in either shape Zenodo has served.
 
     Current: ``key``, ``size``, ``checksum`` = ``"md5:<hex>"``, ``links``
@@ -143,7 +168,9 @@ def _parse_file_entry(entry, record):
     checksum = entry.get("checksum")
     links = entry.get("links") or {}
     url = links.get("download") or links.get("content") or links.get("self")
-    if not isinstance(key, str) or not key or url is None:
+    if url is None and isinstance(key, str):
+        url = f"{base_url.rstrip('/')}/records/{record}/files/{key}?download=1"
+    if not isinstance(key, str) or not key:
         raise ValueError(
             f"record {record}: a files entry has no file name or link: {entry!r}"
         )
@@ -180,7 +207,7 @@ def _record_files(base_url, record, *, timeout):
         files = files.get("entries")
     if not isinstance(files, list):
         raise ValueError(f"{url}: the record listing has no 'files' list")
-    return [_parse_file_entry(entry, record) for entry in files]
+    return [_parse_file_entry(entry, record, base_url) for entry in files]
 
 
 def _select(files, patterns, machine_types, what):
@@ -499,37 +526,65 @@ def _fetch_ground_truth(year, tree, machine_types, base_url, options):
         )
     for entry in entries:
         path = _download(entry, tree / _DOWNLOADS, **options)
-        if path.suffix == ".csv":
+        if path.name == "eval_data_list.csv":
+            _split_eval_data_list(path, tree, machine_types)
+        elif path.suffix == ".csv":
             m = _GROUND_TRUTH_NAME.fullmatch(path.name)
             if m is not None and m["machine"] in machine_types:
-                (tree / m["machine"]).mkdir(parents=True, exist_ok=True)
-                os.replace(path, tree / m["machine"] / path.name)
-            continue
-        try:
+                _write_atomic(tree / m["machine"] / path.name, path.read_bytes())
+        else:
             _store_ground_truth(path, tree, machine_types)
-        except (zipfile.BadZipFile, EOFError) as exc:
-            path.unlink(missing_ok=True)
-            raise ValueError(
-                f"{path.name} is not a valid zip archive ({exc}): it was deleted; "
-                "fetch again to download it anew"
-            ) from None
+        path.unlink(missing_ok=True)
+
+
+def _write_atomic(dest, data):
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, dest)
+
+
+def _split_eval_data_list(path, tree, machine_types):
+    """DCASE 2020's one ground-truth list as ``ground_truth_<m>_id_test.csv`` files.
+
+    The list holds a machine-type line, then ``file,renamed file,label`` rows
+    (the 2020 evaluator reads the file name from column 0, the label from
+    column 2), for each machine type in turn.
+    """
+    rows, machine = {}, None
+    with open(path, newline="", encoding="utf-8") as f:
+        for lineno, row in enumerate(csv.reader(f), 1):
+            row = [c.strip() for c in row if c.strip()]
+            if len(row) == 1:
+                machine = row[0]
+            elif len(row) >= 3 and machine is not None and row[2] in ("0", "1"):
+                rows.setdefault(machine, []).append(f"{row[0]},{row[2]}\n")
+            elif row:
+                raise ValueError(
+                    f"{path.name} line {lineno}: expected a machine type or a "
+                    f"'file,renamed file,label' row, got {','.join(row)!r}"
+                )
+    for machine in machine_types:
+        if machine in rows:
+            dest = tree / machine / f"ground_truth_{machine}_id_test.csv"
+            _write_atomic(dest, "".join(rows[machine]).encode())
 
 
 def _store_ground_truth(path, tree, machine_types):
     """Write the ground-truth CSVs of an archive into each machine folder."""
-    with zipfile.ZipFile(path) as archive:
-        for name in _members(archive, path):
-            base = Path(name).name
-            m = re.fullmatch(
-                r"ground_truth_(?P<machine>.+?)_(section|id)_.*\.csv", base
-            )
-            if m is None or m["machine"] not in machine_types:
-                continue
-            dest = tree / m["machine"] / base
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{base}.tmp")
-            tmp.write_bytes(archive.read(name))
-            os.replace(tmp, dest)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in _members(archive, path):
+                m = _GROUND_TRUTH_NAME.fullmatch(Path(name).name)
+                if m is not None and m["machine"] in machine_types:
+                    dest = tree / m["machine"] / Path(name).name
+                    _write_atomic(dest, archive.read(name))
+    except (zipfile.BadZipFile, EOFError) as exc:
+        path.unlink(missing_ok=True)
+        raise ValueError(
+            f"{path.name} is not a valid zip archive ({exc}): it was deleted; "
+            "fetch again to download it anew"
+        ) from None
 
 
 @validate_params(
