@@ -33,6 +33,14 @@ chance_level_kw : dict, default=None
     Keyword arguments of ``ax.plot`` for the chance-level line.
 """
 
+#: The docstring parts from_predictions and from_estimator share.
+_from_doc = _display_doc(
+    "setup",
+    max_fpr=_MAX_FPR_DOC,
+    draw=_DOCS["ax"] + _CURVE_KWARGS_DOC,
+    returns=_returns_doc("ASDCurveDisplay"),
+)
+
 
 def _check_max_fpr(max_fpr):
     if (
@@ -215,13 +223,8 @@ class ASDCurveDisplay(_DisplayMixin):
         return self
 
     @classmethod
-    @_display_doc(
-        "y_score",
-        "setup",
-        max_fpr=_MAX_FPR_DOC,
-        draw=_DOCS["ax"] + _CURVE_KWARGS_DOC,
-        returns=_returns_doc("ASDCurveDisplay"),
-    )
+    @_display_doc("y_score")
+    @_from_doc
     def from_predictions(
         cls,
         y_true,
@@ -283,13 +286,8 @@ class ASDCurveDisplay(_DisplayMixin):
         )
 
     @classmethod
-    @_display_doc(
-        "estimator",
-        "setup",
-        max_fpr=_MAX_FPR_DOC,
-        draw=_DOCS["ax"] + _CURVE_KWARGS_DOC,
-        returns=_returns_doc("ASDCurveDisplay"),
-    )
+    @_display_doc("estimator")
+    @_from_doc
     def from_estimator(
         cls,
         estimator,

@@ -41,6 +41,14 @@ density : bool, default=False
     + _HIST_KWARGS_DOC
 )
 
+#: The docstring parts from_predictions and from_estimator share.
+_from_doc = _display_doc(
+    "setup",
+    domains=_DOMAINS_DOC,
+    histogram_params=_HISTOGRAM_PARAMS_DOC,
+    returns=_returns_doc("ScoreHistogramDisplay"),
+)
+
 
 #: Panels per row of ScoreHistogramDisplay when no domains are given.
 _MAX_COLUMNS = 4
@@ -257,13 +265,8 @@ class ScoreHistogramDisplay(_DisplayMixin):
         return self
 
     @classmethod
-    @_display_doc(
-        "y_score",
-        "setup",
-        domains=_DOMAINS_DOC,
-        histogram_params=_HISTOGRAM_PARAMS_DOC,
-        returns=_returns_doc("ScoreHistogramDisplay"),
-    )
+    @_display_doc("y_score")
+    @_from_doc
     def from_predictions(
         cls,
         y_true,
@@ -325,13 +328,8 @@ class ScoreHistogramDisplay(_DisplayMixin):
         )
 
     @classmethod
-    @_display_doc(
-        "estimator",
-        "setup",
-        domains=_DOMAINS_DOC,
-        histogram_params=_HISTOGRAM_PARAMS_DOC,
-        returns=_returns_doc("ScoreHistogramDisplay"),
-    )
+    @_display_doc("estimator")
+    @_from_doc
     def from_estimator(
         cls,
         estimator,
@@ -378,14 +376,22 @@ class ScoreHistogramDisplay(_DisplayMixin):
         --------
         {setup}
         >>> import numpy as np
-        >>> from sklearn.ensemble import IsolationForest
+        >>> from sklearn_asd import KNNDetector
         >>> from sklearn_asd.plotting import ScoreHistogramDisplay
         >>> rng = np.random.default_rng(0)
         >>> X = np.r_[rng.normal(size=(30, 2)), rng.normal(4, 1, size=(6, 2))]
         >>> y = np.r_[np.zeros(30), np.ones(6)]
-        >>> detector = IsolationForest(random_state=0).fit(X[:30])
+        >>> detector = KNNDetector().fit(X[:30])
         >>> display = ScoreHistogramDisplay.from_estimator(detector, X, y)
-        >>> display.threshold  # -decision_function > 0 is predicted anomalous
+        >>> display.threshold == -detector.offset_  # predict flags the clips above
+        True
+
+        A scikit-learn detector is scored by ``-decision_function``, which is
+        positive where ``predict`` flags a clip:
+
+        >>> from sklearn.ensemble import IsolationForest
+        >>> forest = IsolationForest(random_state=0).fit(X[:30])
+        >>> ScoreHistogramDisplay.from_estimator(forest, X, y).threshold
         0.0
         >>> plt.close("all")
         """

@@ -19,6 +19,11 @@ logy : bool, default=False
 """
 )
 
+#: The docstring parts from_history and from_estimator share.
+_from_doc = _display_doc(
+    "setup", ax_logy=_AX_LOGY_DOC, returns=_returns_doc("TrainingCurveDisplay")
+)
+
 
 def _is_number(value):
     return isinstance(value, Real) and not isinstance(value, bool)
@@ -156,9 +161,7 @@ class TrainingCurveDisplay(_DisplayMixin):
         return self
 
     @classmethod
-    @_display_doc(
-        "setup", ax_logy=_AX_LOGY_DOC, returns=_returns_doc("TrainingCurveDisplay")
-    )
+    @_from_doc
     def from_history(cls, history, *, keys=None, name=None, ax=None, logy=False):
         """Plot loss terms from a skorch ``History`` (or a list of dicts).
 
@@ -235,9 +238,7 @@ class TrainingCurveDisplay(_DisplayMixin):
         return cls(epochs=epochs, losses=losses, name=name).plot(ax, logy=logy)
 
     @classmethod
-    @_display_doc(
-        "setup", ax_logy=_AX_LOGY_DOC, returns=_returns_doc("TrainingCurveDisplay")
-    )
+    @_from_doc
     def from_estimator(cls, estimator, *, keys=None, name=None, ax=None, logy=False):
         """Plot the loss terms of a fitted detector's ``history_``.
 
