@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from _configs import tiny_contrastive, tiny_mel
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -17,21 +18,8 @@ from sklearn_asd.metrics import auc_scorer
 from sklearn_asd.model_selection import AuxiliarySplit
 
 N_MELS = 8
-PARAMS = {
-    "n_mels": N_MELS,
-    "patch_frames": 8,
-    "patch_hop": 4,
-    "width": 0.25,
-    "last_channel": 16,
-    "embedding_dim": 8,
-    "ae_hidden_dim": 16,
-    "ae_bottleneck_dim": 4,
-    "max_epochs": 6,
-    "lr": 1e-2,
-    "batch_size": 16,
-    "random_state": 0,
-}
-MEL_PARAMS = {"n_mels": N_MELS, "n_fft": 256, "hop_length": 128}
+PARAMS = tiny_contrastive(N_MELS, last_channel=16, max_epochs=6, lr=1e-2)
+MEL_PARAMS = tiny_mel(N_MELS)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

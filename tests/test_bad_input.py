@@ -19,12 +19,15 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
+from _configs import CLI_TINY, tiny_ae, tiny_contrastive, tiny_mel
+from _trees import write_clips
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_asd import AutoencoderBaseline, ContrastiveASDEstimator
@@ -50,32 +53,12 @@ from sklearn_asd.streaming import score_stream
 
 SR = 16000
 N_MELS = 16
-MEL = {"n_mels": N_MELS, "n_fft": 256, "hop_length": 128}
+MEL = tiny_mel(N_MELS)
 N_SAMPLES = SR // 2  # 0.5-s clips
 N_FRAMES = 63  # frames of a 0.5-s clip with MEL
 N_FEATURES = N_MELS * N_FRAMES
-TINY = {
-    "n_mels": N_MELS,
-    "patch_frames": 8,
-    "patch_hop": 4,
-    "width": 0.25,
-    "last_channel": 32,
-    "embedding_dim": 8,
-    "ae_hidden_dim": 16,
-    "ae_bottleneck_dim": 4,
-    "max_epochs": 1,
-    "batch_size": 16,
-    "random_state": 0,
-}
-TINY_AE = {
-    "n_mels": N_MELS,
-    "hidden_dim": 16,
-    "bottleneck_dim": 4,
-    "n_hidden": 1,
-    "max_epochs": 1,
-    "batch_size": 32,
-    "random_state": 0,
-}
+TINY = tiny_contrastive(N_MELS)
+TINY_AE = tiny_ae(N_MELS)
 #: detector name -> (constructor, uses sections)
 DETECTORS = {
     "dual": (lambda: ContrastiveASDEstimator(**TINY), True),
@@ -1402,22 +1385,6 @@ def test_score_stream_extreme_recordings_score_finite(make, wave_pipe, recording
 # 8. CLI: train / score / evaluate exit 2 with one line, no traceback
 # ============================================================================
 
-CLI_TINY = [
-    "mel__n_mels=16",
-    "mel__n_fft=256",
-    "mel__hop_length=128",
-    "det__patch_frames=8",
-    "det__patch_hop=4",
-    "det__width=0.25",
-    "det__last_channel=32",
-    "det__embedding_dim=8",
-    "det__ae_hidden_dim=16",
-    "det__ae_bottleneck_dim=4",
-    "det__max_epochs=1",
-    "det__batch_size=16",
-    "det__random_state=0",
-]
-
 
 def _cli(argv, *extra_params):
     """Run main(argv) in-process; train gets CLI_TINY overridden by extra_params."""
@@ -1434,19 +1401,19 @@ def _cli(argv, *extra_params):
 
 def _write_2021_tree(root, sounds, test_labels=(0, 1), sabotage=None):
     """A DCASE 2021 tree: train normals and source_test clips of two sections."""
-    counter = {}
     for split, labels in (("train", (0,)), ("test", test_labels)):
-        for label in labels:
-            for i, (y, section) in enumerate(zip(sounds.data, sounds.sections)):
-                kind = "anomaly" if label else "normal"
-                folder = "train" if split == "train" else "source_test"
-                k = counter.get((split, section, kind), 0)
-                counter[split, section, kind] = k + 1
-                name = f"section_{section}_source_{split}_{kind}_{k:04d}.wav"
-                path = Path(root, "fan", folder, name)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                data = y if not label else y + 0.05 * np.sin(np.arange(y.size) / 3)
-                sf.write(path, data, SR, subtype="FLOAT")
+        data = [
+            y if not label else y + 0.05 * np.sin(np.arange(y.size) / 3)
+            for label in labels
+            for y in sounds.data
+        ]
+        clips = Bunch(
+            data=data,
+            target=np.repeat(labels, len(sounds.data)),
+            sections=np.tile(sounds.sections, len(labels)),
+            domains=["source"] * len(data),
+        )
+        write_clips(root, clips, split=split, sr=SR)
     if sabotage is not None:
         sabotage(sorted(Path(root, "fan", "train").glob("*.wav"))[3])
     return root
