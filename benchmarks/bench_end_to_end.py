@@ -156,7 +156,7 @@ def main(argv=None):
     from sklearn.pipeline import Pipeline
 
     from sklearn_asd import ContrastiveASDEstimator
-    from sklearn_asd.cli import _train_pipeline
+    from sklearn_asd.cli._train import _train_pipeline
     from sklearn_asd.datasets import make_machine_sounds
     from sklearn_asd.features import AudioLoader, LogMelSpectrogram, MedianFilter
     from sklearn_asd.metrics import partial_auc_score

@@ -32,9 +32,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_asd._contrastive import _FIT_EXAMPLE
 from sklearn_asd._version import __version__
 from sklearn_asd.estimator import ContrastiveASDEstimator
 from sklearn_asd.features import AudioLoader, LogMelSpectrogram, MedianFilter
+from sklearn_asd.utils._docstring import _substitute
 
 __all__ = ["export_onnx"]
 
@@ -83,7 +85,7 @@ def _unpack(estimator, include_frontend):
         steps = [("estimator", estimator)]
     if not steps or not isinstance(steps[-1][1], ContrastiveASDEstimator):
         last = type(steps[-1][1]).__name__ if steps else "nothing"
-        raise TypeError(
+        raise ValueError(
             f"export_onnx supports {_SUPPORTED}; got {type(estimator).__name__} "
             f"ending in {last}"
         )
@@ -106,7 +108,7 @@ def _unpack(estimator, include_frontend):
         front = front[1:]
     for name, step in front:
         if not isinstance(step, MedianFilter):
-            raise TypeError(
+            raise ValueError(
                 f"export_onnx cannot export the Pipeline step {name!r} "
                 f"({type(step).__name__}) at this position: it supports {_SUPPORTED}"
             )
@@ -198,20 +200,19 @@ def _frontend_tables(log_mel, n_samples):
     )
 
 
-def _patch_index(n_frames, width, hop):
-    """Frame indices ``(n_windows, width)`` of windows every ``hop`` frames."""
-    n_windows = 1 + (n_frames - width) // hop
-    starts = hop * np.arange(n_windows)
-    return (starts[:, None] + np.arange(width)[None, :]).astype(np.int64)
-
-
 # --------------------------------------------------------------- torch modules
 @functools.cache
 def _modules():
-    """Build the torch modules of the graph (torch is imported only here)."""
+    """Build the torch modules of the graph (torch is imported only here).
+
+    The scoring step is the detectors' own torch scorer
+    (:class:`~sklearn_asd.models._scoring._ClipScorer`).
+    """
     import torch
     from torch import nn
     from torch.nn import functional as F
+
+    from sklearn_asd.models._scoring import _ClipScorer
 
     class LogMelFrontEnd(nn.Module):
         """Waveforms ``(B, n_samples)`` -> log-mel ``(B, n_mels, n_frames)``."""
@@ -252,82 +253,22 @@ def _modules():
             smallest = torch.topk(windows, self.rank, dim=-1, largest=False).values
             return smallest[..., -1].reshape(S.shape)
 
-    class Scorer(nn.Module):
-        """Log-mel ``(B, n_mels, n_frames)`` -> per-section scores ``(B, C)``."""
-
-        def __init__(
-            self,
-            network,
-            *,
-            branch,
-            mode,
-            mean,
-            std,
-            n_mels,
-            patch_index,
-            n_classes,
-            auxiliary,
-        ):
-            super().__init__()
-            self.network = network
-            self.branch = branch
-            self.mode = mode
-            self.mean = float(mean)
-            self.std = float(std)
-            self.n_mels = int(n_mels)
-            self.n_patches, self.patch_frames = patch_index.shape
-            self.n_classes = int(n_classes)
-            self.register_buffer("patch_index", torch.from_numpy(patch_index.ravel()))
-            others = np.zeros((n_classes, n_classes), dtype=np.float32)
-            np.fill_diagonal(others, -np.inf)
-            self.register_buffer("others", torch.from_numpy(others))
-            self.register_buffer(
-                "auxiliary",
-                torch.from_numpy(np.where(auxiliary, np.inf, 0.0).astype(np.float32)),
-            )
-
-        def _patches(self, S):
-            windows = torch.index_select(S, 2, self.patch_index)
-            windows = windows.reshape(
-                -1, self.n_mels, self.n_patches, self.patch_frames
-            )
-            return windows.permute(0, 2, 1, 3).reshape(
-                -1, 1, self.n_mels, self.patch_frames
-            )
-
-        def forward(self, S):
-            S = (S - self.mean) / self.std
-            if self.branch == "ae":
-                x = self._patches(S)
-                reconstruction, _ = self.network(x)
-                error = ((reconstruction - x) ** 2).mean(dim=(1, 2, 3))
-                score = error.reshape(-1, self.n_patches).mean(dim=1)
-                return score[:, None].expand(-1, self.n_classes)
-            if self.mode == "shared":
-                columns = self.network.features(S[:, None]).mean(dim=2)  # (B, C', W')
-                windows = torch.index_select(columns, 2, self.patch_index)
-                windows = windows.reshape(
-                    columns.shape[0], columns.shape[1], self.n_patches, -1
-                ).mean(dim=3)
-                embedding = windows.permute(0, 2, 1)  # (B, n_windows, C')
-                logits = self.network.classify(
-                    embedding.reshape(-1, embedding.shape[2])
-                )
-            else:
-                logits, _ = self.network(self._patches(S))
-            z = logits.reshape(-1, self.n_patches, self.n_classes)
-            # seed score of every section s: logsumexp(z_{j != s}) - z_s
-            a = torch.logsumexp(z[:, :, None, :] + self.others, dim=-1) - z
-            return a.mean(dim=1)
-
     class ScoringGraph(nn.Module):
         """The exported graph: input and section index -> score, section scores."""
 
-        def __init__(self, frontend, filters, scorer, *, n_mels, n_frames):
+        def __init__(
+            self, frontend, filters, scorer, *, mean, std, auxiliary, n_mels, n_frames
+        ):
             super().__init__()
             self.frontend = frontend
             self.filters = nn.ModuleList(filters)
             self.scorer = scorer
+            self.mean = float(mean)
+            self.std = float(std)
+            self.register_buffer(
+                "auxiliary",
+                torch.from_numpy(np.where(auxiliary, np.inf, 0.0).astype(np.float32)),
+            )
             self.n_mels = int(n_mels)
             self.n_frames = int(n_frames)
 
@@ -338,50 +279,22 @@ def _modules():
                 S = self.frontend(x)
             for step in self.filters:
                 S = step(S)
-            scores = self.scorer(S)  # (B, n_sections)
+            scores = self.scorer((S - self.mean) / self.std)  # (B, n_sections)
             # best-matching among the scored sections (auxiliary ones: +inf)
-            best = (scores + self.scorer.auxiliary).min(dim=1).values
+            best = (scores + self.auxiliary).min(dim=1).values
             own = torch.gather(scores, 1, section.clamp(min=0)[:, None])[:, 0]
             return torch.where(section < 0, best, own), scores
 
-    return LogMelFrontEnd, MedianFilter2d, Scorer, ScoringGraph
+    return LogMelFrontEnd, MedianFilter2d, _ClipScorer, ScoringGraph
 
 
 def _scoring_graph(log_mel, filters, detector, include_frontend):
     """Build the torch module that reproduces the fitted estimator's scores."""
-    LogMelFrontEnd, MedianFilter2d, Scorer, ScoringGraph = _modules()
+    LogMelFrontEnd, MedianFilter2d, _, ScoringGraph = _modules()
     n_mels = detector.n_mels
     n_frames = detector.n_features_in_ // n_mels
     branch = detector._resolve_branch()
-    module = detector.net_.module_
-    if branch == "ae":
-        network = module.ae
-    else:
-        network = module if detector.branches == "cnn" else module.cnn
-    network = copy.deepcopy(network).to("cpu").eval()
-    mode = detector.score_mode if branch == "cnn" else "patches"
-    if mode == "shared":  # windows of columns of the feature map (stride 32)
-        n_columns = -(-n_frames // 32)
-        width = min(-(-detector.patch_frames // 32), n_columns)
-        patch_index = _patch_index(n_columns, width, 1)
-    else:
-        hop = detector.patch_hop if detector.score_hop is None else detector.score_hop
-        patch_index = _patch_index(n_frames, detector.patch_frames, hop)
-    scorer = Scorer(
-        network,
-        branch=branch,
-        mode=mode,
-        mean=detector.feature_mean_,
-        std=detector.feature_std_,
-        n_mels=n_mels,
-        patch_index=patch_index,
-        n_classes=len(detector.classes_),
-        auxiliary=np.isin(
-            np.arange(len(detector.classes_)),
-            detector._scored_indices(),
-            invert=True,
-        ),
-    )
+    scorer = copy.deepcopy(detector._clip_scorer(branch)).to("cpu").eval()
     frontend, exported_filters = None, []
     if include_frontend:
         n_samples = log_mel.n_features_in_
@@ -401,9 +314,18 @@ def _scoring_graph(log_mel, filters, detector, include_frontend):
                 MedianFilter2d(_median_index(n_mels, n_frames, kernel, step.mode))
             )
     graph = ScoringGraph(
-        frontend, exported_filters, scorer, n_mels=n_mels, n_frames=n_frames
+        frontend,
+        exported_filters,
+        scorer,
+        mean=detector.feature_mean_,
+        std=detector.feature_std_,
+        auxiliary=np.isin(
+            np.arange(len(detector.classes_)), detector._scored_indices(), invert=True
+        ),
+        n_mels=n_mels,
+        n_frames=n_frames,
     )
-    return graph.eval(), branch, mode
+    return graph.eval(), branch, scorer.mode
 
 
 # ------------------------------------------------------------------- metadata
@@ -494,6 +416,7 @@ def _torch_export(graph, example, dynamic, opset, input_names, output_names):
     return program.model_proto
 
 
+@_substitute(example=_FIT_EXAMPLE)
 @validate_params(
     {
         "estimator": "no_validation",
@@ -582,7 +505,7 @@ def export_onnx(
     ------
     sklearn.exceptions.NotFittedError
         If the detector or one of the exported steps is not fitted.
-    TypeError
+    ValueError
         If the estimator or a Pipeline step is not supported.
     ImportError
         If onnx or onnxscript is not installed.
@@ -602,19 +525,9 @@ def export_onnx(
 
     Examples
     --------
-    >>> import numpy as np
+    {example}
     >>> import onnxruntime as ort
-    >>> from sklearn_asd import ContrastiveASDEstimator
     >>> from sklearn_asd.export import export_onnx
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(12, 8 * 20)).astype(np.float32)
-    >>> sections = np.repeat(["a", "b"], 6)
-    >>> X[sections == "b"] += 2.0
-    >>> det = ContrastiveASDEstimator(
-    ...     n_mels=8, patch_frames=8, patch_hop=4, width=0.25, last_channel=16,
-    ...     embedding_dim=8, ae_hidden_dim=16, ae_bottleneck_dim=4, max_epochs=1,
-    ...     random_state=0,
-    ... ).fit(X, sections=sections)
     >>> model = export_onnx(det, None, batch_size=4)
     >>> {p.key: p.value for p in model.metadata_props}["sections"]
     '["a", "b"]'

@@ -6,13 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from _configs import CLI_TINY, param_specs, tiny_mel
+from _trees import write_dcase_tree, write_mimii
 from sklearn.metrics import roc_auc_score
 
-from sklearn_asd import cli
 from sklearn_asd.cli import main
+from sklearn_asd.cli._common import _parse_value
 from sklearn_asd.datasets import make_machine_sounds
 from sklearn_asd.metrics import official_score, section_report
 from sklearn_asd.persistence import load_model
+from sklearn_asd.utils._csv import _write_csv
 
 # torch on one thread: several threads on a busy 2-core machine are 5-20x slower
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -136,21 +139,7 @@ def test_usage_errors_exit_2(argv, capsys):
 # train / score / evaluate on small DCASE-layout trees
 # ---------------------------------------------------------------------------
 
-TINY = [
-    "mel__n_mels=16",
-    "mel__n_fft=256",
-    "mel__hop_length=128",
-    "det__patch_frames=8",
-    "det__patch_hop=4",
-    "det__width=0.25",
-    "det__last_channel=32",
-    "det__embedding_dim=8",
-    "det__ae_hidden_dim=16",
-    "det__ae_bottleneck_dim=4",
-    "det__max_epochs=1",
-    "det__batch_size=16",
-    "det__random_state=0",
-]
+TINY = CLI_TINY
 
 
 def _params(*extra):
@@ -162,50 +151,8 @@ def _params(*extra):
     return out
 
 
-def _dev_name(year, split, section, domain, label, i):
-    if year == 2020:
-        return f"{label}_id_{section}_{i:08d}.wav"
-    if year == 2021:
-        return f"section_{section}_{domain}_{split}_{label}_{i:04d}.wav"
-    return f"section_{section}_{domain}_{split}_{label}_{i:04d}_speed_{i % 3}.wav"
-
-
-def _write_tree(
-    root, year, machine="fan", n_sections=2, seed=0, splits=("train", "test")
-):
-    """Write a DCASE dev tree of 0.5-s synthetic clips in ``year``'s naming."""
-    data = {
-        "train": make_machine_sounds(
-            n_normal=8 * n_sections,
-            n_anomalous=0,
-            n_sections=n_sections,
-            duration=0.5,
-            domain_shift=True,
-            random_state=seed,
-        ),
-        "test": make_machine_sounds(
-            n_normal=4 * n_sections,
-            n_anomalous=4 * n_sections,
-            n_sections=n_sections,
-            duration=0.5,
-            domain_shift=True,
-            random_state=seed + 1,
-        ),
-    }
-    counter = {}
-    for split in splits:
-        sounds = data[split]
-        for y, t, s, d in zip(
-            sounds.data, sounds.target, sounds.sections, sounds.domains
-        ):
-            label = "anomaly" if t else "normal"
-            i = counter.get((split, s, d, label), 0)
-            counter[split, s, d, label] = i + 1
-            folder = f"{d}_test" if (year == 2021 and split == "test") else split
-            path = Path(root, machine, folder, _dev_name(year, split, s, d, label, i))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(path, y, sounds.sr, subtype="FLOAT")
-    return Path(root)
+#: write a DCASE dev tree of 0.5-s synthetic clips in ``year``'s naming
+_write_tree = write_dcase_tree
 
 
 def _expected_groups(root, year, machine="fan"):
@@ -639,7 +586,7 @@ def test_failed_write_leaves_no_partial_file(trained, tmp_path, monkeypatch, cap
                 raise OSError("No space left on device")
             return self.inner.writerow(row)
 
-    monkeypatch.setattr(cli.csv, "writer", FailingWriter)
+    monkeypatch.setattr(csv, "writer", FailingWriter)
     status, _, err = _run(["score", model, root, "--out", out], capsys)
     _check_usage_error(status, err, "score", "No space left on device")
     assert os.listdir(out) == [previous.name]
@@ -650,9 +597,9 @@ def test_failed_write_leaves_no_partial_file(trained, tmp_path, monkeypatch, cap
         yield ["a.wav", 1.0]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli.csv, "writer", real_writer)
+    monkeypatch.setattr(csv, "writer", real_writer)
     with pytest.raises(KeyboardInterrupt):
-        cli._write_csv(previous, rows())
+        _write_csv(previous, rows())
     assert os.listdir(out) == [previous.name]
     assert previous.read_text() == "old,1.0\n"
 
@@ -852,13 +799,13 @@ def test_train_score_real_dcase2023_clips(shared_datasets, tmp_path, capsys):
 
 def test_param_values_are_python_literals_or_strings():
     """Check --param values parse as literals, true/false/none, else strings."""
-    assert cli._parse_value("5") == 5
-    assert cli._parse_value("0.25") == 0.25
-    assert cli._parse_value("(1, 5)") == (1, 5)
-    assert cli._parse_value("True") is True and cli._parse_value("false") is False
-    assert cli._parse_value("None") is None and cli._parse_value("none") is None
-    assert cli._parse_value("cuda") == "cuda"
-    assert cli._parse_value("'reflect'") == "reflect"
+    assert _parse_value("5") == 5
+    assert _parse_value("0.25") == 0.25
+    assert _parse_value("(1, 5)") == (1, 5)
+    assert _parse_value("True") is True and _parse_value("false") is False
+    assert _parse_value("None") is None and _parse_value("none") is None
+    assert _parse_value("cuda") == "cuda"
+    assert _parse_value("'reflect'") == "reflect"
 
 
 def test_version_warning_is_one_line_and_scoring_goes_on(
@@ -883,16 +830,7 @@ def test_version_warning_is_one_line_and_scoring_goes_on(
 
 def test_mimii_tree_with_split_unknown(tmp_path, capsys):
     """Check a MIMII tree (no split, repeated file names) trains, scores, evaluates."""
-    sounds = make_machine_sounds(
-        n_normal=10, n_anomalous=4, n_sections=1, duration=0.5, random_state=0
-    )
-    counters = {0: 0, 1: 0}
-    for y, t in zip(sounds.data, sounds.target):
-        folder = "abnormal" if t else "normal"
-        path = tmp_path / "mimii" / "fan" / folder / f"{counters[t]:08d}.wav"
-        counters[t] += 1
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(path, y, sounds.sr, subtype="FLOAT")
+    _write_mimii(tmp_path / "mimii", "fan", 10, 4)
     root, model = tmp_path / "mimii", tmp_path / "m.joblib"
     status, _, err = _run(["train", root, "--out", model, *_params()], capsys)
     _check_usage_error(status, err, "train", "--split unknown")
@@ -1165,7 +1103,7 @@ def test_score_in_parallel_processes_gives_the_same_files(trained, tmp_path, cap
 # ---------------------------------------------------------------------------
 
 #: tiny settings of the front end shared by every detector
-TINY_MEL = ["mel__n_mels=16", "mel__n_fft=256", "mel__hop_length=128"]
+TINY_MEL = param_specs("mel", tiny_mel(16))
 #: tiny settings of each --detector (the contrastive ones: TINY)
 TINY_OF = {
     "knn": TINY_MEL,
@@ -1201,18 +1139,8 @@ def _write_plain(folder, n, *, seed=0, sr=16000, duration=0.5, names="rec_{:02d}
     return folder
 
 
-def _write_mimii(root, machine, n_normal, n_abnormal, seed=0):
-    """A MIMII-layout machine folder: <root>/<machine>/{normal,abnormal}/N.wav."""
-    sounds = make_machine_sounds(
-        n_normal=n_normal, n_anomalous=n_abnormal, duration=0.5, random_state=seed
-    )
-    counter = {}
-    for clip, target in zip(sounds.data, sounds.target):
-        folder = Path(root, machine, "abnormal" if target else "normal")
-        folder.mkdir(parents=True, exist_ok=True)
-        i = counter[folder] = counter.get(folder, -1) + 1
-        sf.write(folder / f"{i:08d}.wav", clip, sounds.sr)
-    return Path(root)
+#: a MIMII-layout machine folder: <root>/<machine>/{normal,abnormal}/N.wav
+_write_mimii = write_mimii
 
 
 @pytest.mark.parametrize("detector", ["knn", "iforest", "ae"])

@@ -417,11 +417,11 @@ def test_unfitted_raises_not_fitted_error(dual_pipe):
         ),
     ],
 )
-def test_unsupported_estimator_or_step_raises_type_error(dual_pipe, estimator, match):
-    """Check unsupported detectors and Pipeline steps raise a clear TypeError."""
+def test_unsupported_estimator_or_step_raises_value_error(dual_pipe, estimator, match):
+    """Check unsupported detectors and Pipeline steps raise a clear ValueError."""
     if isinstance(estimator, Pipeline):  # a fitted detector, so the step is at fault
         estimator = Pipeline([*estimator.steps[:-1], ("det", dual_pipe[-1])])
-    with pytest.raises(TypeError, match=match):
+    with pytest.raises(ValueError, match=match):
         export_onnx(estimator, None)
 
 

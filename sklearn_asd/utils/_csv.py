@@ -19,4 +19,5 @@ def _write_csv(path, rows, header=None):
         writer = csv.writer(f, lineterminator="\n")
         if header is not None:
             writer.writerow(header)
-        writer.writerows(rows)
+        for row in rows:
+            writer.writerow(row)
