@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
+from _trees import write_clips
 
 from sklearn_asd.datasets import make_machine_sounds
 
@@ -58,31 +58,13 @@ def _write_tree(root, machines, n_sections, *, train=True):
     """A tiny DCASE 2021 tree: <machine>/{train,source_test}/section_*.wav."""
     for k, machine in enumerate(machines):
         kw = {"n_sections": n_sections, "duration": 0.5, "machine_random_state": k}
-        parts = [
-            (
-                "source_test",
-                "test",
-                make_machine_sounds(
-                    n_normal=4, n_anomalous=4, random_state=10 + k, **kw
-                ),
-            )
-        ]
+        test = make_machine_sounds(n_normal=4, n_anomalous=4, random_state=10 + k, **kw)
+        write_clips(root, test, split="test", machine=machine, subtype="PCM_16")
         if train:
-            parts.append(
-                (
-                    "train",
-                    "train",
-                    make_machine_sounds(
-                        n_normal=6, n_anomalous=0, random_state=k, **kw
-                    ),
-                )
+            sounds = make_machine_sounds(
+                n_normal=6, n_anomalous=0, random_state=k, **kw
             )
-        for folder, split, sounds in parts:
-            (root / machine / folder).mkdir(parents=True)
-            for i, y in enumerate(sounds.data):
-                label = "anomaly" if sounds.target[i] else "normal"
-                name = f"section_{sounds.sections[i]}_source_{split}_{label}_{i:04d}"
-                sf.write(root / machine / folder / f"{name}.wav", y, sounds.sr)
+            write_clips(root, sounds, split="train", machine=machine, subtype="PCM_16")
     return root
 
 
