@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
+from _configs import tiny_ae, tiny_contrastive, tiny_mel
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -27,29 +28,9 @@ from sklearn_asd.models import MobileNetV2
 
 N_MELS = 8
 N_FRAMES = 20
-PARAMS = {
-    "n_mels": N_MELS,
-    "patch_frames": 8,
-    "patch_hop": 4,
-    "width": 0.25,
-    "last_channel": 16,
-    "embedding_dim": 8,
-    "ae_hidden_dim": 16,
-    "ae_bottleneck_dim": 4,
-    "max_epochs": 2,
-    "batch_size": 16,
-    "random_state": 0,
-}
-AE_PARAMS = {
-    "n_mels": N_MELS,
-    "hidden_dim": 16,
-    "bottleneck_dim": 4,
-    "n_hidden": 1,
-    "max_epochs": 2,
-    "batch_size": 32,
-    "random_state": 0,
-}
-MEL_PARAMS = {"n_mels": N_MELS, "n_fft": 256, "hop_length": 128}
+PARAMS = tiny_contrastive(N_MELS, last_channel=16, max_epochs=2)
+AE_PARAMS = tiny_ae(N_MELS, max_epochs=2)
+MEL_PARAMS = tiny_mel(N_MELS)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from _configs import tiny_contrastive, tiny_mel
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
@@ -29,21 +30,9 @@ from sklearn_asd.features import (
 )
 
 N_MELS = 16
-MEL_PARAMS = {"n_mels": N_MELS, "n_fft": 256, "hop_length": 128}
-PARAMS = {
-    "n_mels": N_MELS,
-    "patch_frames": 8,
-    "patch_hop": 4,
-    "width": 0.25,
-    "last_channel": 32,
-    "embedding_dim": 8,
-    "ae_hidden_dim": 16,
-    "ae_bottleneck_dim": 4,
-    "max_epochs": 1,
-    "batch_size": 16,
-    "lr": 1e-2,  # scores spread over a range wider than the tolerances
-    "random_state": 0,
-}
+MEL_PARAMS = tiny_mel(N_MELS)
+# lr=1e-2: scores spread over a range wider than the tolerances
+PARAMS = tiny_contrastive(N_MELS, lr=1e-2)
 # ONNX Runtime (or the torch module to export) vs the estimator. The estimator
 # scores fixed-size chunks of clips, the graph the whole batch at once, and
 # float32 kernels differ with the batch size and the runtime in the last bits of

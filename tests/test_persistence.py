@@ -7,25 +7,14 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _configs import tiny_contrastive
 from sklearn.ensemble import IsolationForest
 
 import sklearn_asd.persistence as persist
 from sklearn_asd import ContrastiveASDEstimator
 from sklearn_asd.persistence import atomic_open, load_model, save_model
 
-PARAMS = {
-    "n_mels": 8,
-    "patch_frames": 8,
-    "patch_hop": 4,
-    "width": 0.25,
-    "last_channel": 16,
-    "embedding_dim": 8,
-    "ae_hidden_dim": 16,
-    "ae_bottleneck_dim": 4,
-    "max_epochs": 1,
-    "batch_size": 16,
-    "random_state": 0,
-}
+PARAMS = tiny_contrastive(8, last_channel=16)
 
 
 def _data():
