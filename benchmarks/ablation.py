@@ -65,19 +65,25 @@ Usage::
     python benchmarks/ablation.py --quick [--out DIR]
 
 ``--param`` sets a parameter of the row pipelines by its ``get_params`` name:
-steps ``loader`` (AudioLoader) and ``mel`` (LogMelSpectrogram) are shared by all
-rows, ``mf`` (MedianFilter) by the +MF rows, ``stats`` (BandStatistics) is the
-IsolationForest row's, ``det`` is each row's detector. Without ``ROW:`` a
-parameter goes to every row that has it (e.g. ``det__max_epochs=5`` to the four
-seed rows and the AE baseline); ``ae:det__max_epochs=100`` to one row. Values
-are Python literals (``mf__kernel_size=(1,7)``) or plain strings.
+steps ``load`` (AudioLoader, named as in ``sklearn-asd train``) and ``mel``
+(LogMelSpectrogram) are shared by all rows, ``mf`` (MedianFilter) by the +MF
+rows, ``stats`` (BandStatistics) is the IsolationForest row's, ``det`` is each
+row's detector. Without ``ROW:`` a parameter goes to every row that has it
+(e.g. ``det__max_epochs=5`` to the four seed rows and the AE baseline);
+``ae:det__max_epochs=100`` to one row. Values parse as ``sklearn-asd train
+--param`` parses them: Python literals (``mf__kernel_size=(1,7)``),
+``true``/``false``/``none`` in any case, else plain strings.
+
+Result folders written before the ``loader`` step was renamed ``load`` (and
+before ``true``/``none`` parsed as booleans and None) resume as new: their
+cells' configuration fingerprints differ, so rerunning the same command there
+refuses to mix them in; use another ``--out`` or ``--name``.
 
 Exit codes: 0 done, 2 usage or data error (one-line message), 130 interrupted
 (finished cells are kept; rerun the same command to resume).
 """
 
 import argparse
-import ast
 import contextlib
 import csv
 import datetime
@@ -94,6 +100,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sklearn_asd.cli._common import _metric_or_nan, _parse_value
+from sklearn_asd.persistence import atomic_open
 from sklearn_asd.utils._response import _anomaly_scores
 
 HERE = Path(__file__).resolve().parent
@@ -141,14 +149,14 @@ SEED_DEV = {"MBv2": 56.01, "+CL": 56.18, "+MF": 57.75, "+CL,MF": 57.99}
 # Detector settings of the real-data mode: the seed's architecture with the
 # package defaults; pass --param to change them.
 FULL = {
-    "features": {"loader__duration": 10.0},
+    "features": {"load__duration": 10.0},
     "contrastive": {},
     "ae": {},
 }
 # Tiny settings of --quick (1-s clips, 16 mel bands).
 QUICK = {
     "features": {
-        "loader__duration": 1.0,
+        "load__duration": 1.0,
         "mel__n_mels": 16,
         "mel__n_fft": 256,
         "mel__hop_length": 128,
@@ -217,22 +225,9 @@ def log(text):
 
 
 def _write_atomic(path, text):
-    """Replace ``path`` by ``text`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600 files
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Replace ``path`` by ``text`` atomically (the package's ``atomic_open``)."""
+    with atomic_open(path, "w") as f:
+        f.write(text)
 
 
 def _csv_text(fields, rows):
@@ -310,13 +305,6 @@ class Store:
 # --------------------------------------------------------------- configuration
 
 
-def _parse_value(text):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
 def _parse_params(items):
     """``[ROW:]step__name=value`` strings -> list of (row or None, key, value)."""
     out = []
@@ -345,10 +333,10 @@ def _feature_pipeline(defaults, params):
 
     from sklearn_asd.features import AudioLoader, LogMelSpectrogram
 
-    features = Pipeline([("loader", AudioLoader()), ("mel", LogMelSpectrogram())])
+    features = Pipeline([("load", AudioLoader()), ("mel", LogMelSpectrogram())])
     features.set_params(**defaults)
     for row, key, value in params:
-        if key.split("__", 1)[0] in ("loader", "mel"):
+        if key.split("__", 1)[0] in ("load", "mel"):
             if row is not None:
                 raise UsageError(
                     f"--param {row}:{key}: features are shared by all rows (identical "
@@ -405,7 +393,7 @@ def _apply_params(pipe, row, params):
     used = set()
     names = pipe.get_params()
     for target, key, value in params:
-        if key.split("__", 1)[0] in ("loader", "mel"):
+        if key.split("__", 1)[0] in ("load", "mel"):
             continue
         if target is not None and target != row.id:
             continue
@@ -512,7 +500,7 @@ def _write_quick_tree(root):
 
     common = {
         "n_sections": QUICK["n_sections"],
-        "duration": QUICK["features"]["loader__duration"],
+        "duration": QUICK["features"]["load__duration"],
         "severity": QUICK["severity"],
     }
     for machine, machine_seed in QUICK["machines"].items():
@@ -608,11 +596,11 @@ def _metrics(y, scores, sections, domains):
         return float("nan"), float("nan"), float("nan"), notes
     auc = float(roc_auc_score(y, scores))
     pauc = float(partial_auc_score(y, scores))
-    try:
-        official = official_score(y, scores, sections=sections, domains=domains)
-    except ValueError as exc:
-        official = float("nan")
-        notes.append("official score undefined: " + str(exc).split(":")[0])
+    official, undefined = _metric_or_nan(
+        official_score, y, scores, sections=sections, domains=domains
+    )
+    if undefined:
+        notes.append("official score undefined: " + undefined[0].split(":")[0])
     return float(official), auc, pauc, notes
 
 
@@ -723,7 +711,7 @@ def run(args):
                 used |= _apply_params(pipe, row, params)
                 pipes[row.id, seed] = pipe
         for target, key, _ in params:
-            if key.split("__", 1)[0] in ("loader", "mel"):
+            if key.split("__", 1)[0] in ("load", "mel"):
                 continue
             if (target, key) not in used:
                 raise UsageError(f"--param {key}: no selected row has this parameter")

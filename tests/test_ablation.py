@@ -24,7 +24,7 @@ TINY = [
     "--param=mel__n_mels=16",
     "--param=mel__n_fft=256",
     "--param=mel__hop_length=128",
-    "--param=loader__duration=0.5",
+    "--param=load__duration=0.5",
     "--param=det__width=0.25",
     "--param=det__last_channel=16",
     "--param=det__patch_frames=8",
@@ -302,7 +302,7 @@ def test_real_clips_pooled_over_machine_types(ablation, shared_datasets, tmp_pat
         "--seeds",
         "0",
         *TINY,
-        "--param=loader__duration=2.0",
+        "--param=load__duration=2.0",
     ]
     assert ablation.main(argv) == 0
     cells = {(c["machine_type"], c["row"]): c for c in _read(out / "ablation.csv")}
