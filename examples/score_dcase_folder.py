@@ -11,7 +11,9 @@ the file names; the audio is not read); a pipeline that starts with
 :class:`~sklearn_asd.features.AudioLoader` trains on the normal training clips
 of each machine type; :func:`~sklearn_asd.scoring.score_files` scores the test
 files in chunks (bounded memory); :func:`~sklearn_asd.metrics.section_report`
-prints the AUC and pAUC per section and domain.
+prints the AUC and pAUC per section and domain, and
+:mod:`~sklearn_asd.submission` writes the DCASE result files in the tree's
+naming.
 
 Run it as ``python score_dcase_folder.py --data ROOT`` on a DCASE Task 2 tree
 (``ROOT/<machine>/train/...``, ``ROOT/<machine>/{test,source_test,target_test}/
@@ -39,6 +41,13 @@ from sklearn_asd.datasets import load_dcase, make_machine_sounds
 from sklearn_asd.features import AudioLoader, LogMelSpectrogram, MedianFilter
 from sklearn_asd.metrics import official_score, section_report
 from sklearn_asd.scoring import score_files
+from sklearn_asd.submission import (
+    clip_name,
+    detect_naming,
+    official_score_year,
+    result_files,
+    write_result_file,
+)
 
 parser = argparse.ArgumentParser(
     description="Train on a DCASE folder, score its test split"
@@ -138,6 +147,13 @@ for machine in np.unique(files.machine_types):
     # no labels in their names (``target == -1``): they are scored, not
     # evaluated.
     scores = score_files(pipe, test.filenames, sections=test.sections, chunk_size=16)
+    # the submission files, named as the tree's year names them
+    results = Path(tempfile.mkdtemp(prefix="dcase_results_"))
+    for name, rows in result_files(test).items():
+        names = [clip_name(test.filenames[i], test.naming[i]) for i in rows]
+        write_result_file(results / name, names, scores[rows])
+    print(f"wrote {sorted(p.name for p in results.iterdir())}")
+    shutil.rmtree(results)
     labelled = test.target >= 0
     print(f"== {machine}: {len(train.filenames)} training clips, ", end="")
     print(f"{len(test.filenames)} test clips scored ({labelled.sum()} labelled)")
@@ -148,8 +164,9 @@ for machine in np.unique(files.machine_types):
     if set(test.domains[labelled]) <= {"source", "target"}:
         groups["domains"] = test.domains[labelled]
     # the official formula of the tree's naming: 2022+ trees use the 2022 one
-    naming = set(test.naming[labelled].tolist())
-    year = 2022 if naming == {"dcase2022"} and "domains" in groups else 2021
+    year = official_score_year(detect_naming(test.naming[labelled]))
+    if "domains" not in groups:  # the 2022 formula needs source/target domains
+        year = 2021
     try:
         print(section_report(y, s, **groups))
         score = official_score(y, s, year=year, **groups)

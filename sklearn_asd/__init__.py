@@ -41,6 +41,9 @@ export
 streaming
     ``score_stream`` / ``iter_stream_scores``: per-window scores with timestamps
     for long recordings, in bounded memory.
+submission
+    DCASE submission files: result-file names per year, clip names, reading
+    and writing score and decision files.
 models
     The pure-torch modules (MobileNetV2, autoencoders, dual-branch model, losses).
 
@@ -66,6 +69,7 @@ _SUBMODULES = [
     "plotting",
     "scoring",
     "streaming",
+    "submission",
     "utils",
 ]
 
