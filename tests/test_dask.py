@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
+from _configs import tiny_contrastive, tiny_mel
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -37,17 +38,7 @@ from joblib._dask import DaskDistributedBackend  # noqa: E402
 pytestmark = pytest.mark.slow
 
 N_MELS = 16
-DET = {
-    "n_mels": N_MELS,
-    "patch_frames": 8,
-    "patch_hop": 4,
-    "width": 0.25,
-    "last_channel": 32,
-    "embedding_dim": 8,
-    "max_epochs": 1,
-    "batch_size": 16,
-    "random_state": 0,
-}
+DET = tiny_contrastive(N_MELS)
 
 
 class _FailFastDask(DaskDistributedBackend):
@@ -106,7 +97,7 @@ def _pipeline(*extra):
     return Pipeline(
         [
             *extra,
-            ("mel", LogMelSpectrogram(n_mels=N_MELS, n_fft=256, hop_length=128)),
+            ("mel", LogMelSpectrogram(**tiny_mel(N_MELS))),
             ("mf", MedianFilter(kernel_size=(1, 3), n_mels=N_MELS)),
             ("det", ContrastiveASDEstimator(**DET)),
         ]

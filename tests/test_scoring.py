@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from _configs import tiny_contrastive, tiny_mel
 from sklearn.ensemble import IsolationForest
 from sklearn.pipeline import make_pipeline
 
@@ -10,7 +11,7 @@ from sklearn_asd.datasets import make_machine_sounds
 from sklearn_asd.features import AudioLoader, BandStatistics, LogMelSpectrogram
 from sklearn_asd.scoring import score_files
 
-MEL = {"n_mels": 8, "n_fft": 256, "hop_length": 128}
+MEL = tiny_mel(8)
 
 
 @pytest.fixture
@@ -54,18 +55,7 @@ def test_chunked_scores_use_sections_of_each_chunk(wav_files):
         pipe = make_pipeline(
             AudioLoader(),
             LogMelSpectrogram(**MEL),
-            ContrastiveASDEstimator(
-                n_mels=8,
-                patch_frames=8,
-                patch_hop=4,
-                width=0.25,
-                last_channel=16,
-                embedding_dim=8,
-                ae_hidden_dim=16,
-                ae_bottleneck_dim=4,
-                max_epochs=1,
-                random_state=0,
-            ),
+            ContrastiveASDEstimator(**tiny_contrastive(8, last_channel=16)),
         )
         X = pipe[:-1].fit_transform(paths)
         pipe[-1].fit(X, sections=sounds.sections)

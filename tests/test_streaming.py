@@ -6,6 +6,7 @@ import pytest
 import sklearn
 import soundfile as sf
 import torch
+from _configs import tiny_contrastive, tiny_mel
 from sklearn.ensemble import IsolationForest
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -22,7 +23,7 @@ from sklearn_asd.features import (
 from sklearn_asd.streaming import iter_stream_scores, score_stream
 
 SR = 16000
-MEL = {"n_mels": 16, "n_fft": 256, "hop_length": 128}
+MEL = tiny_mel(16)
 WINDOW = SR // 2  # the pipelines below are trained on 0.5-s clips
 
 
@@ -135,17 +136,7 @@ def test_sections_reach_the_detector(train, recording):
                 ("mf", MedianFilter(kernel_size=(1, 3), n_mels=16)),
                 (
                     "det",
-                    ContrastiveASDEstimator(
-                        n_mels=16,
-                        patch_frames=8,
-                        patch_hop=4,
-                        width=0.25,
-                        last_channel=32,
-                        embedding_dim=8,
-                        max_epochs=1,
-                        batch_size=16,
-                        random_state=0,
-                    ),
+                    ContrastiveASDEstimator(**tiny_contrastive(16)),
                 ),
             ]
         )
