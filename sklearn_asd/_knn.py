@@ -9,7 +9,16 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_asd.utils._detector import _AnomalyScoreMixin
+from sklearn_asd.utils._detector import (
+    _CONTAMINATION,
+    _FIT_DOMAINS,
+    _FIT_RETURNS,
+    _FIT_Y,
+    _SCORE_SECTIONS,
+    _AnomalyScoreMixin,
+    _section_indices,
+)
+from sklearn_asd.utils._docstring import _substitute
 from sklearn_asd.utils._neighbors import METHODS, METRICS, knn_anomaly_scores
 from sklearn_asd.utils._threshold import _offset_from_scores
 from sklearn_asd.utils._validation import (
@@ -21,6 +30,7 @@ from sklearn_asd.utils._validation import (
 __all__ = ["KNNDetector"]
 
 
+@_substitute(contamination=_CONTAMINATION)
 class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
     """Outlier detector scoring clips by their distance to normal training clips.
 
@@ -56,11 +66,7 @@ class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
     metric : {"euclidean", "cosine", "manhattan"}, default="euclidean"
         Distance between feature vectors (``"cosine"``: one minus the cosine
         similarity).
-    contamination : "auto" or float, default="auto"
-        Sets ``offset_``: ``"auto"`` thresholds at the 0.9 quantile of a gamma
-        distribution fitted to the leave-one-out training scores (the DCASE
-        baseline rule, as :class:`~sklearn_asd.estimator.ContrastiveASDEstimator`);
-        a float in (0, 0.5] is the share of training clips flagged as anomalous.
+    {contamination}
 
     Attributes
     ----------
@@ -101,12 +107,6 @@ class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
     }
 
-    # sections reach fit and scoring methods through metadata routing by default
-    __metadata_request__fit = {"sections": True, "domains": False}
-    __metadata_request__score_samples = {"sections": True}
-    __metadata_request__decision_function = {"sections": True}
-    __metadata_request__predict = {"sections": True}
-
     def __init__(
         self,
         *,
@@ -120,20 +120,7 @@ class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
         self.metric = metric
         self.contamination = contamination
 
-    def _encode_sections(self, sections, n_samples):
-        """Map scoring-time sections to indices into ``classes_`` (None: None)."""
-        if sections is None:
-            return None
-        sections = _check_section_labels(sections, n_samples)
-        index = {c: i for i, c in enumerate(self.classes_.tolist())}
-        unknown = sorted({str(s) for s in sections.tolist() if s not in index})
-        if unknown:
-            raise ValueError(
-                f"unknown section(s) {unknown[:10]}: the detector was trained on "
-                f"sections {self.classes_.tolist()}"
-            )
-        return np.array([index[s] for s in sections.tolist()], dtype=np.int64)
-
+    @_substitute(y=_FIT_Y, domains=_FIT_DOMAINS, returns=_FIT_RETURNS)
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sections=None, domains=None):
         """Store the normal training clips and set the threshold.
@@ -142,21 +129,14 @@ class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_clips, n_features)
             Clip features.
-        y : array-like of shape (n_clips,), default=None
-            DCASE labels, 0 = normal, 1 = anomalous; clips labelled 1 are left out
-            of training. ``None`` trains on every clip. Negative labels raise a
-            ``ValueError``.
+        {y}
         sections : array-like of shape (n_clips,), default=None
             Section of each clip (any hashable labels): neighbours are searched
             among the training clips of the clip's own section. Routed by
             metadata routing.
-        domains : array-like of shape (n_clips,), default=None
-            Accepted for API symmetry; training ignores it.
+        {domains}
 
-        Returns
-        -------
-        self : object
-            Fitted detector.
+        {returns}
         """
         with np.errstate(over="ignore", invalid="ignore"):  # sklearn's sum check
             X = validate_data(self, X, dtype=np.float64)
@@ -205,6 +185,7 @@ class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
                 "float64 range (standardize the features, e.g. with StandardScaler)"
             )
 
+    @_substitute(sections=_SCORE_SECTIONS)
     def anomaly_score(self, X, *, sections=None):
         """Compute the anomaly score of each clip (DCASE sign: higher = anomalous).
 
@@ -212,9 +193,7 @@ class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_clips, n_features)
             Clip features.
-        sections : array-like of shape (n_clips,), default=None
-            Section of each clip, among ``classes_``. ``None`` scores each clip
-            against its best-matching section (the smallest score).
+        {sections}
 
         Returns
         -------
@@ -224,7 +203,7 @@ class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
         check_is_fitted(self)
         with np.errstate(over="ignore", invalid="ignore"):  # sklearn's sum check
             X = validate_data(self, X, dtype=np.float64, reset=False)
-        idx = self._encode_sections(sections, X.shape[0])
+        idx = _section_indices(sections, X.shape[0], self.classes_, self.classes_)
         scores = knn_anomaly_scores(
             self._fit_X,
             self._fit_labels,
@@ -236,8 +215,3 @@ class KNNDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
         )
         self._check_finite(scores)
         return scores
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
