@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from _configs import tiny_contrastive, tiny_mel
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -30,19 +31,8 @@ from sklearn_asd.plotting import (  # noqa: E402
     TrainingCurveDisplay,
 )
 
-MEL = {"n_mels": 16, "n_fft": 256, "hop_length": 128}
-DET = {
-    "n_mels": 16,
-    "patch_frames": 8,
-    "patch_hop": 4,
-    "width": 0.25,
-    "last_channel": 32,
-    "embedding_dim": 8,
-    "ae_hidden_dim": 16,
-    "ae_bottleneck_dim": 4,
-    "batch_size": 16,
-    "random_state": 0,
-}
+MEL = tiny_mel(16)
+DET = tiny_contrastive(16, max_epochs=2, validation_fraction=0.25)
 
 
 @pytest.fixture(autouse=True)
@@ -75,9 +65,9 @@ def fitted():
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        det = ContrastiveASDEstimator(
-            max_epochs=2, validation_fraction=0.25, **DET
-        ).fit(X, sounds.target, sections=sounds.sections)
+        det = ContrastiveASDEstimator(**DET).fit(
+            X, sounds.target, sections=sounds.sections
+        )
     finally:
         torch.set_num_threads(previous)
     return sounds, mel, X, det
