@@ -2,13 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The DCASE autoencoder baseline, public as ``sklearn_asd.estimator`` (private)."""
 
-from numbers import Integral
-
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from sklearn_asd._neural import (
     _FITTED_SIZES,
+    _POSITIVE_INT,
     _PRECISION,
     _mse,
     _NeuralDetector,
@@ -91,10 +89,10 @@ class AutoencoderBaseline(_NeuralDetector):
 
     _parameter_constraints: dict = {
         **_NeuralDetector._common_constraints,
-        "n_stack": [Interval(Integral, 1, None, closed="left")],
-        "hidden_dim": [Interval(Integral, 1, None, closed="left")],
-        "bottleneck_dim": [Interval(Integral, 1, None, closed="left")],
-        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "n_stack": _POSITIVE_INT,
+        "hidden_dim": _POSITIVE_INT,
+        "bottleneck_dim": _POSITIVE_INT,
+        "n_hidden": _POSITIVE_INT,
     }
 
     _uses_sections = False

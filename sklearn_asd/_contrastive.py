@@ -8,13 +8,14 @@ score, k-NN and Mahalanobis distances of clip embeddings).
 """
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from sklearn_asd._neural import (
     _FITTED_SIZES,
+    _POSITIVE_INT,
     _PRECISION,
     _SCORE_BATCH,
     _mse,
@@ -245,15 +246,15 @@ class ContrastiveASDEstimator(_NeuralDetector):
 
     _parameter_constraints: dict = {
         **_NeuralDetector._common_constraints,
-        "patch_frames": [Interval(Integral, 1, None, closed="left")],
-        "patch_hop": [Interval(Integral, 1, None, closed="left")],
-        "score_hop": [Interval(Integral, 1, None, closed="left"), None],
+        "patch_frames": _POSITIVE_INT,
+        "patch_hop": _POSITIVE_INT,
+        "score_hop": [*_POSITIVE_INT, None],
         "score_mode": [StrOptions({"patches", "shared"})],
         "width": [Interval(Real, 0, None, closed="neither")],
-        "last_channel": [Interval(Integral, 1, None, closed="left")],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "ae_hidden_dim": [Interval(Integral, 1, None, closed="left")],
-        "ae_bottleneck_dim": [Interval(Integral, 1, None, closed="left")],
+        "last_channel": _POSITIVE_INT,
+        "embedding_dim": _POSITIVE_INT,
+        "ae_hidden_dim": _POSITIVE_INT,
+        "ae_bottleneck_dim": _POSITIVE_INT,
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
@@ -262,7 +263,7 @@ class ContrastiveASDEstimator(_NeuralDetector):
         "branches": [StrOptions({"dual", "cnn"})],
         "score_branch": [StrOptions({"auto", "cnn", "ae"})],
         "score_method": [StrOptions({"softmax", "knn", "mahalanobis"})],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": _POSITIVE_INT,
         "auxiliary_classes": ["array-like", None],
     }
 

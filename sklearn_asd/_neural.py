@@ -40,6 +40,9 @@ __all__ = []
 # patches per forward pass at scoring time (whole clips; bounds memory)
 _SCORE_BATCH = 128
 
+# constraint of the integer parameters that count something (epochs, frames, ...)
+_POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
+
 # the detectors' shared parameter and attribute texts (for _substitute)
 _PRECISION = """
 precision : {"float32", "bfloat16"}, default="float32"
@@ -111,8 +114,8 @@ class _NeuralDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
     """Shared fit/score logic of the neural detectors (private)."""
 
     _common_constraints: dict = {
-        "n_mels": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "n_mels": _POSITIVE_INT,
+        "max_epochs": _POSITIVE_INT,
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],

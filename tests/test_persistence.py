@@ -1,5 +1,6 @@
 import io
 import os
+import pickle
 import stat
 import warnings
 
@@ -7,7 +8,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from _configs import tiny_contrastive
+from _configs import tiny_ae, tiny_contrastive
 from sklearn.ensemble import IsolationForest
 
 import sklearn_asd.persistence as persist
@@ -223,3 +224,30 @@ def test_cuda_fitted_model_loads_on_cpu(tmp_path, monkeypatch):
     np.testing.assert_allclose(
         restored.anomaly_score(X, sections=sections), expected, rtol=1e-4, atol=1e-5
     )
+
+
+@pytest.mark.parametrize("make", ["contrastive", "autoencoder"])
+def test_pickles_naming_the_public_module_load(make, monkeypatch):
+    """Check a pickle naming ``sklearn_asd.estimator.<class>`` still loads.
+
+    Models saved before the classes moved to private modules name
+    ``sklearn_asd.estimator`` in their pickle stream; the public module
+    re-exports the classes, so those models load and score as before.
+    """
+    from sklearn_asd.estimator import AutoencoderBaseline
+
+    X, sections = _data()
+    if make == "contrastive":
+        det = ContrastiveASDEstimator(**PARAMS).fit(X, sections=sections)
+    else:
+        det = AutoencoderBaseline(**tiny_ae(8)).fit(X)
+    cls = type(det)
+    # the stream as an older version wrote it
+    monkeypatch.setattr(cls, "__module__", "sklearn_asd.estimator")
+    data = pickle.dumps(det)
+    monkeypatch.undo()
+    assert b"sklearn_asd.estimator" in data
+    assert cls.__module__.encode() not in data
+    loaded = pickle.loads(data)
+    assert type(loaded) is cls
+    np.testing.assert_array_equal(loaded.anomaly_score(X), det.anomaly_score(X))

@@ -78,24 +78,20 @@ class PatchAutoencoder(nn.Module):
 
     def __init__(self, n_mels, patch_frames, *, hidden_dim=256, bottleneck_dim=64):
         super().__init__()
-        n_mels = _check_positive_int(n_mels, "n_mels")
-        patch_frames = _check_positive_int(patch_frames, "patch_frames")
-        hidden_dim = _check_positive_int(hidden_dim, "hidden_dim")
-        bottleneck_dim = _check_positive_int(bottleneck_dim, "bottleneck_dim")
-        self.n_mels = n_mels
-        self.patch_frames = patch_frames
-        self.hidden_dim = hidden_dim
-        self.bottleneck_dim = bottleneck_dim
-        self.n_input = n_mels * patch_frames
+        self.n_mels = _check_positive_int(n_mels, "n_mels")
+        self.patch_frames = _check_positive_int(patch_frames, "patch_frames")
+        self.hidden_dim = hidden = _check_positive_int(hidden_dim, "hidden_dim")
+        self.bottleneck_dim = _check_positive_int(bottleneck_dim, "bottleneck_dim")
+        self.n_input = self.n_mels * self.patch_frames
         self.encoder = nn.Sequential(
-            _dense_bn_relu(self.n_input, hidden_dim),
-            _dense_bn_relu(hidden_dim, hidden_dim),
-            nn.Linear(hidden_dim, bottleneck_dim),
+            _dense_bn_relu(self.n_input, hidden),
+            _dense_bn_relu(hidden, hidden),
+            nn.Linear(hidden, self.bottleneck_dim),
         )
         self.decoder = nn.Sequential(
-            _dense_bn_relu(bottleneck_dim, hidden_dim),
-            _dense_bn_relu(hidden_dim, hidden_dim),
-            nn.Linear(hidden_dim, self.n_input),
+            _dense_bn_relu(self.bottleneck_dim, hidden),
+            _dense_bn_relu(hidden, hidden),
+            nn.Linear(hidden, self.n_input),
         )
 
     def forward(self, x):
@@ -194,19 +190,15 @@ class FrameStackAutoencoder(nn.Module):
         batchnorm_eps=1e-3,
     ):
         super().__init__()
-        n_input = _check_positive_int(n_input, "n_input")
-        hidden_dim = _check_positive_int(hidden_dim, "hidden_dim")
-        bottleneck_dim = _check_positive_int(bottleneck_dim, "bottleneck_dim")
-        n_hidden = _check_positive_int(n_hidden, "n_hidden")
-        self.n_input = n_input
-        self.hidden_dim = hidden_dim
-        self.bottleneck_dim = bottleneck_dim
-        self.n_hidden = n_hidden
-        widths = [n_input, *[hidden_dim] * n_hidden, bottleneck_dim]
-        widths += [*[hidden_dim] * n_hidden]
+        self.n_input = n_input = _check_positive_int(n_input, "n_input")
+        self.hidden_dim = hidden = _check_positive_int(hidden_dim, "hidden_dim")
+        self.bottleneck_dim = _check_positive_int(bottleneck_dim, "bottleneck_dim")
+        self.n_hidden = n_hidden = _check_positive_int(n_hidden, "n_hidden")
+        widths = [n_input, *[hidden] * n_hidden, self.bottleneck_dim]
+        widths += [*[hidden] * n_hidden]
         bn = {"momentum": batchnorm_momentum, "eps": batchnorm_eps}
         blocks = [_dense_bn_relu(a, b, **bn) for a, b in itertools.pairwise(widths)]
-        self.layers = nn.Sequential(*blocks, nn.Linear(hidden_dim, n_input))
+        self.layers = nn.Sequential(*blocks, nn.Linear(hidden, n_input))
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 # Keras' glorot_uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).

@@ -27,6 +27,7 @@ give 1280).
 
 from torch import nn
 
+from sklearn_asd.utils._docstring import _substitute
 from sklearn_asd.utils._validation import _check_positive_int
 
 __all__ = ["MobileNetV2"]
@@ -41,6 +42,15 @@ _INVERTED_RESIDUAL_SETTING = (
     (6, 160, 3, 2),
     (6, 320, 1, 1),
 )
+
+
+# the input of MobileNetV2.features and MobileNetV2.forward
+_X = """
+Parameters
+----------
+x : torch.Tensor of shape (batch, in_channels, n_mels, n_frames)
+    Input patches.
+"""
 
 
 def _make_divisible(value, divisor=8, min_value=None):
@@ -223,13 +233,11 @@ class MobileNetV2(nn.Module):
                 nn.init.normal_(m.weight, 0, 0.01)
                 nn.init.zeros_(m.bias)
 
+    @_substitute(x=_X)
     def features(self, x):
         """Return the convolutional feature map before pooling.
 
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, in_channels, n_mels, n_frames)
-            Input patches.
+        {x}
 
         Returns
         -------
@@ -252,13 +260,11 @@ class MobileNetV2(nn.Module):
         """
         return self.classifier(embedding)
 
+    @_substitute(x=_X)
     def forward(self, x):
         """Return the logits and the pooled embedding of a batch of patches.
 
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, in_channels, n_mels, n_frames)
-            Input patches.
+        {x}
 
         Returns
         -------

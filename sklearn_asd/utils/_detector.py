@@ -56,8 +56,12 @@ X : array-like of shape (n_clips, n_features)
     features).
 """
 
-_X_SECTIONS = (
-    _X
+# Parameters of score_samples, decision_function and predict
+_SCORING_PARAMETERS = (
+    """
+Parameters
+----------"""
+    + _X
     + """\
 sections : array-like of shape (n_clips,), default=None
     Section of each clip; ``None`` uses the best-matching section.
@@ -96,13 +100,11 @@ class _AnomalyScoreMixin:
     __metadata_request__decision_function = {"sections": True}
     __metadata_request__predict = {"sections": True}
 
-    @_substitute(X=_X_SECTIONS)
+    @_substitute(parameters=_SCORING_PARAMETERS)
     def score_samples(self, X, *, sections=None):
         """Compute the normality score, the opposite of :meth:`anomaly_score`.
 
-        Parameters
-        ----------
-        {X}
+        {parameters}
 
         Returns
         -------
@@ -111,13 +113,11 @@ class _AnomalyScoreMixin:
         """
         return -self.anomaly_score(X, sections=sections)
 
-    @_substitute(X=_X_SECTIONS)
+    @_substitute(parameters=_SCORING_PARAMETERS)
     def decision_function(self, X, *, sections=None):
         """Compute the shifted normality score, negative for predicted anomalies.
 
-        Parameters
-        ----------
-        {X}
+        {parameters}
 
         Returns
         -------
@@ -126,13 +126,11 @@ class _AnomalyScoreMixin:
         """
         return self.score_samples(X, sections=sections) - self.offset_
 
-    @_substitute(X=_X_SECTIONS)
+    @_substitute(parameters=_SCORING_PARAMETERS)
     def predict(self, X, *, sections=None):
         """Predict +1 for normal clips and -1 for anomalous ones.
 
-        Parameters
-        ----------
-        {X}
+        {parameters}
 
         Returns
         -------
