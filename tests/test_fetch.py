@@ -6,6 +6,7 @@ import http.server
 import io
 import json
 import os
+import re
 import threading
 import zipfile
 from pathlib import Path
@@ -457,7 +458,7 @@ def test_second_process_fetching_the_same_set(zenodo, tmp_path):
     try:
         (root / ".fetch.lock").write_text(str(other.pid))
         with pytest.raises(
-            RuntimeError, match=f"another process \\(pid {other.pid}\\)"
+            BlockingIOError, match=f"another process \\(pid {other.pid}\\)"
         ):
             fetch_dcase(2021, machine_types="fan", **_fetch_args(zenodo, tmp_path))
         assert not (root / "fan").exists()
@@ -497,6 +498,123 @@ def test_unknown_release():
         fetch_dcase(2019)
     with pytest.raises(ValueError, match="subset"):
         fetch_dcase(2021, subset="test")
+
+
+# ------------------------------------------------------ sklearn-asd fetch
+
+
+def _wav(seed):
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    noise = np.random.default_rng(seed).standard_normal(16000) * 0.1
+    sf.write(buffer, noise, 16000, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def test_cli_fetch_prints_the_tree_and_train_reads_it(zenodo, tmp_path, capsys):
+    from sklearn_asd.cli import main
+
+    names = [
+        "train/section_00_source_train_normal_0000_a_1.wav",
+        "train/section_00_source_train_normal_0001_a_1.wav",
+        "train/section_00_source_train_normal_0002_a_1.wav",
+        "source_test/section_00_source_test_anomaly_0000_a_1.wav",
+        "target_test/section_00_target_test_normal_0000_a_1.wav",
+    ]
+    zenodo.add(
+        DEV,
+        "dev_data_fan.zip",
+        _zip({f"fan/{name}": _wav(i) for i, name in enumerate(names)}),
+    )
+    zenodo.add(DEV, "dev_data_pump.zip", _dev_archive("pump"))
+    argv = [
+        "fetch",
+        "dcase2021",
+        "--machine-type",
+        "fan",
+        "--data-home",
+        str(tmp_path),
+        "--base-url",
+        zenodo.url,
+    ]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    root = Path(tmp_path, "dcase2021", "dev_data")
+    assert captured.out.strip() == os.fspath(root)
+    assert "DCASE 2021 dev: 5 clips (5 labelled) of fan in" in captured.err
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == [
+        "fan"
+    ]
+    # the fetched tree is what train reads
+    model = tmp_path / "model.joblib"
+    argv = [
+        "train",
+        captured.out.strip(),
+        "--out",
+        str(model),
+        "--detector",
+        "knn",
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    assert model.is_file()
+
+
+@pytest.mark.parametrize(
+    "break_it, message",
+    [
+        (lambda z: z.missing.add("dev_data_fan.zip"), "answered 404"),
+        (lambda z: z.corrupt.add("dev_data_fan.zip"), "checksum mismatch"),
+        (lambda z: None, r"machine type\(s\) \['valve'\]"),
+    ],
+)
+def test_cli_fetch_errors_are_one_line(zenodo, tmp_path, capsys, break_it, message):
+    from sklearn_asd.cli import main
+
+    zenodo.add(DEV, "dev_data_fan.zip", _dev_archive("fan"))
+    break_it(zenodo)
+    machine = "valve" if "valve" in message else "fan"
+    argv = [
+        "fetch",
+        "dcase2021",
+        "--machine-type",
+        machine,
+        "--data-home",
+        str(tmp_path),
+        "--base-url",
+        zenodo.url,
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sklearn-asd fetch: error: ")
+    assert re.search(message, err[0])
+
+
+def test_cli_fetch_while_another_process_fetches(zenodo, tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from sklearn_asd.cli import main
+
+    root = Path(tmp_path, "dcase2021", "dev_data")
+    root.mkdir(parents=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (root / ".fetch.lock").write_text(str(other.pid))
+        argv = [
+            "fetch",
+            "dcase2021",
+            "--data-home",
+            str(tmp_path),
+            "--base-url",
+            zenodo.url,
+        ]
+        assert main(argv) == 2
+    finally:
+        other.kill()
+        other.wait()
+    assert "another process" in capsys.readouterr().err
 
 
 # ------------------------------------------------- load_dcase(ground_truth=...)

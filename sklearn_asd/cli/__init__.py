@@ -53,6 +53,10 @@ Sub-commands:
     type, section and domain and the DCASE official score, and optionally write
     the table as CSV (``--out``).
 
+``fetch DATASET [--machine-type NAME] [--subset dev|eval|additional]``
+    :func:`~sklearn_asd.datasets.fetch_dcase`: download a DCASE Task 2 set
+    from Zenodo (MD5-checked, resumable) and print the folder of its tree.
+
 ``export MODEL --out FILE.onnx``
     Write the scoring graph of a saved model as an ONNX model
     (:func:`~sklearn_asd.export.export_onnx`; ``--include-frontend`` puts the
@@ -66,7 +70,7 @@ Exit codes: 0 on success, 2 on a usage error (a one-line ``sklearn-asd <command>
 error: ...`` message, no traceback), 130 when interrupted (nothing is saved).
 
 Each sub-command is a private module of this package (``_demo``, ``_train``,
-``_score``, ``_evaluate``, ``_export``) with ``add_parser(subparsers)`` and
+``_score``, ``_evaluate``, ``_export``, ``_fetch``) with ``add_parser(subparsers)`` and
 ``run(args, out, err)``; the result files' names and rows are
 :mod:`sklearn_asd.submission`'s.
 """
@@ -75,7 +79,7 @@ import argparse
 import sys
 import warnings
 
-from sklearn_asd.cli import _demo, _evaluate, _export, _score, _train
+from sklearn_asd.cli import _demo, _evaluate, _export, _fetch, _score, _train
 from sklearn_asd.cli._common import _one_line
 
 __all__ = ["main"]
@@ -87,6 +91,7 @@ _COMMANDS = {
     "score": _score,
     "evaluate": _evaluate,
     "export": _export,
+    "fetch": _fetch,
 }
 
 

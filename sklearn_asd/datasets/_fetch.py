@@ -18,7 +18,7 @@ Reliability rules, each tested against a server on 127.0.0.1:
   half-extracted folder (it ignores hidden folders); a marker records each
   finished archive;
 - one process fetches a set at a time (a lock file; a stale lock of a process
-  that no longer runs is taken over);
+  that no longer runs is taken over; a live one is a ``BlockingIOError``);
 - a full disk, a 404, a server that closes the connection and a corrupted zip
   each end in an ``OSError``/``ValueError`` that says what happened and what
   to do, with no partial folder left where ``load_dcase`` reads.
@@ -261,6 +261,25 @@ def _progress(name, done, total, *, final=False):
     stream.flush()
 
 
+def _archive_marker(entry):
+    """Name of the marker of one extracted archive (in ``<set>/.fetched``)."""
+    return f"archive-{entry['key']}-{entry['md5']}"
+
+
+def _announce(entries, tree, what):
+    """Say on a terminal what is about to be downloaded, and how much."""
+    if not getattr(sys.stderr, "isatty", lambda: False)():
+        return
+    todo = [e for _, e in entries if not (tree / _DONE / _archive_marker(e)).exists()]
+    if todo:
+        size = sum(e["size"] for e in todo)
+        print(
+            f"{what}: {len(todo)} archive(s), {size / 1e9:.2f} GB, into "
+            f"{os.fspath(tree)}",
+            file=sys.stderr,
+        )
+
+
 def _no_space(path, exc):
     return OSError(
         errno.ENOSPC,
@@ -465,7 +484,7 @@ def _lock(folder, what):
             except (OSError, ValueError):
                 pid = 0
             if pid and pid != os.getpid() and _pid_alive(pid):
-                raise RuntimeError(
+                raise BlockingIOError(
                     f"another process (pid {pid}) is fetching {what} into "
                     f"{os.fspath(folder)!r}; wait for it to finish (if no such "
                     f"process runs, delete {os.fspath(path)!r})"
@@ -476,7 +495,7 @@ def _lock(folder, what):
             f.write(str(os.getpid()))
         break
     else:
-        raise RuntimeError(f"cannot take the lock {os.fspath(path)!r}")
+        raise BlockingIOError(f"cannot take the lock {os.fspath(path)!r}")
     try:
         yield
     finally:
@@ -504,7 +523,7 @@ def _mark_done(tree, name):
 
 def _fetch_archive(entry, tree, *, keep, **options):
     """Download, verify and extract one archive unless its marker exists."""
-    marker = f"archive-{entry['key']}-{entry['md5']}"
+    marker = _archive_marker(entry)
     if (tree / _DONE / marker).exists():
         return
     path = _download(entry, tree / _DOWNLOADS, **options)
@@ -674,8 +693,8 @@ def fetch_dcase(
     ValueError
         If an archive is corrupted (it is deleted), a machine type is not in
         the record, or the listing is malformed.
-    RuntimeError
-        If another process is fetching the same set.
+    BlockingIOError
+        If another process is fetching the same set (an ``OSError``).
 
     Examples
     --------
@@ -735,6 +754,7 @@ def fetch_dcase(
             files = _record_files(base_url, record, timeout=timeout)
             entries = _select(files, patterns, machine_types, what)
             fetched = list(dict.fromkeys(m for m, _ in entries))
+            _announce(entries, tree, what)
             for _, entry in entries:
                 _fetch_archive(entry, tree, keep=keep_archives, **options)
             if subset == "eval" and year in _GROUND_TRUTH:
