@@ -73,7 +73,10 @@ _SUBMODULES = [
     "utils",
 ]
 
-# public name -> submodule that defines it
+# public name -> the submodule it is documented in and loaded from (a public
+# module may re-export it from a private one: the detectors of ``estimator``
+# live in ``_contrastive`` and ``_autoencoder_baseline``); names whose module
+# is private (``_knn``) are documented at the top level
 _LAZY_NAMES = {
     "AudioLoader": "features",
     "LogMelSpectrogram": "features",
