@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_asd.features import AudioLoader
-from sklearn_asd.utils._audio import _wav_truncation
+from sklearn_asd.utils._audio import _check_audio_path
 from sklearn_asd.utils._response import _anomaly_scores
 
 __all__ = ["iter_stream_scores", "score_stream"]
@@ -82,13 +82,7 @@ def _open_file(path, mono):
     """Open ``path`` with soundfile; every error names the file."""
     import soundfile as sf
 
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"audio file not found: {path!r}")
-    if os.path.isdir(path):
-        raise ValueError(f"expected an audio file, got a directory: {path!r}")
-    truncated = _wav_truncation(path)
-    if truncated is not None:
-        raise ValueError(f"cannot read audio file {path!r}: {truncated}")
+    path = _check_audio_path(path)
     try:
         f = sf.SoundFile(path)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:

@@ -403,6 +403,15 @@ def _members(archive, path):
     return names
 
 
+def _bad_zip(path, exc):
+    """Delete a corrupted archive; return the error that says so."""
+    path.unlink(missing_ok=True)
+    return ValueError(
+        f"{path.name} is not a valid zip archive ({exc}): it was deleted; fetch "
+        "again to download it anew"
+    )
+
+
 def _extract(path, tree, *, strip=()):
     """Extract ``path`` into ``tree``, one ``<machine>/<folder>`` rename at a time.
 
@@ -417,11 +426,7 @@ def _extract(path, tree, *, strip=()):
                 _members(archive, path)
                 archive.extractall(tmp)
         except (zipfile.BadZipFile, EOFError) as exc:
-            path.unlink(missing_ok=True)
-            raise ValueError(
-                f"{path.name} is not a valid zip archive ({exc}): it was deleted; "
-                "fetch again to download it anew"
-            ) from None
+            raise _bad_zip(path, exc) from None
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise _no_space(tmp, exc) from None
@@ -599,11 +604,7 @@ def _store_ground_truth(path, tree, machine_types):
                     dest = tree / m["machine"] / Path(name).name
                     _write_atomic(dest, archive.read(name))
     except (zipfile.BadZipFile, EOFError) as exc:
-        path.unlink(missing_ok=True)
-        raise ValueError(
-            f"{path.name} is not a valid zip archive ({exc}): it was deleted; "
-            "fetch again to download it anew"
-        ) from None
+        raise _bad_zip(path, exc) from None
 
 
 @validate_params(

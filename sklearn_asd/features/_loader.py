@@ -17,9 +17,16 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_asd.utils._audio import _read_audio
+from sklearn_asd.utils._docstring import _Y_IGNORED_DOC, _substitute
 from sklearn_asd.utils._parallel import _run_in_blocks
 
 __all__ = []
+
+
+_PATHS_DOC = """X : array-like of shape (n_clips,) or (n_clips, 1)
+    Paths of wav/flac files."""
+_WAVEFORMS_DOC = """waveforms : ndarray of shape (n_clips, n_samples), dtype float32
+    One mono waveform per file, at ``sr`` Hz."""
 
 
 def _check_paths(X):
@@ -156,15 +163,14 @@ class AudioLoader(TransformerMixin, BaseEstimator):
             self.n_samples_ = max(round(self.duration * self.sr), 1)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_substitute(X=_PATHS_DOC, y=_Y_IGNORED_DOC)
     def fit(self, X, y=None):
         """Set the output length from ``duration`` or from the first clip.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips,) or (n_clips, 1)
-            Paths of wav/flac files.
-        y : Ignored
-            Not used, present for API consistency.
+        {X}
+        {y}
 
         Returns
         -------
@@ -176,37 +182,34 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         self._set_length(self._read(paths[0]) if self.duration is None else None)
         return self
 
+    @_substitute(X=_PATHS_DOC, waveforms=_WAVEFORMS_DOC)
     def transform(self, X):
         """Read, convert and pad/crop the files.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips,) or (n_clips, 1)
-            Paths of wav/flac files.
+        {X}
 
         Returns
         -------
-        waveforms : ndarray of shape (n_clips, n_samples), dtype float32
-            One mono waveform per file, at ``sr`` Hz.
+        {waveforms}
         """
         check_is_fitted(self)
         return self._load(_check_paths(X))
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_substitute(X=_PATHS_DOC, y=_Y_IGNORED_DOC, waveforms=_WAVEFORMS_DOC)
     def fit_transform(self, X, y=None):
         """Fit and transform, reading every file once.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips,) or (n_clips, 1)
-            Paths of wav/flac files.
-        y : Ignored
-            Not used, present for API consistency.
+        {X}
+        {y}
 
         Returns
         -------
-        waveforms : ndarray of shape (n_clips, n_samples), dtype float32
-            One mono waveform per file, at ``sr`` Hz.
+        {waveforms}
         """
         paths = _check_paths(X)
         first = self._read(paths[0])

@@ -4,7 +4,6 @@
 
 from numbers import Integral
 
-import numpy as np
 from scipy import ndimage
 from sklearn.base import (
     BaseEstimator,
@@ -15,13 +14,18 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     check_is_fitted,
-    validate_data,
 )
 
+from sklearn_asd.utils._docstring import _Y_IGNORED_DOC, _substitute
 from sklearn_asd.utils._layout import check_spectrogram_layout, register_layout
-from sklearn_asd.utils._validation import _check_finite_rows
+from sklearn_asd.utils._validation import _validate_float_rows
 
 __all__ = []
+
+
+#: ``X`` of the steps that take flattened spectrograms.
+_SPECTROGRAMS_DOC = """X : array-like of shape (n_clips, n_mels * n_frames)
+    Flattened spectrograms."""
 
 
 class _SpectrogramStep(TransformerMixin, BaseEstimator):
@@ -31,15 +35,14 @@ class _SpectrogramStep(TransformerMixin, BaseEstimator):
         """Validate parameters beyond the declarative constraints (hook)."""
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_substitute(X=_SPECTROGRAMS_DOC, y=_Y_IGNORED_DOC)
     def fit(self, X, y=None):
         """Check the spectrogram layout.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_mels * n_frames)
-            Flattened spectrograms.
-        y : Ignored
-            Not used, present for API consistency.
+        {X}
+        {y}
 
         Returns
         -------
@@ -52,14 +55,7 @@ class _SpectrogramStep(TransformerMixin, BaseEstimator):
 
     def _validate_spectrograms(self, X, reset):
         X_raw = X
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=[np.float32, np.float64],
-            ensure_all_finite=False,
-        )
-        _check_finite_rows(X)
+        X = _validate_float_rows(self, X, reset=reset)
         n_frames = check_spectrogram_layout(
             X_raw, X.shape[1], self.n_mels, type(self).__name__
         )
@@ -139,13 +135,13 @@ class MedianFilter(OneToOneFeatureMixin, _SpectrogramStep):
             )
         return k
 
+    @_substitute(X=_SPECTROGRAMS_DOC)
     def transform(self, X):
         """Median-filter every clip's spectrogram.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_mels * n_frames)
-            Flattened spectrograms.
+        {X}
 
         Returns
         -------

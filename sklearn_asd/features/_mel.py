@@ -16,13 +16,12 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     check_is_fitted,
-    validate_data,
 )
 from threadpoolctl import threadpool_limits
 
 from sklearn_asd.utils._layout import register_layout
 from sklearn_asd.utils._parallel import _n_jobs_threads, _run_in_blocks
-from sklearn_asd.utils._validation import _check_finite_rows
+from sklearn_asd.utils._validation import _validate_float_rows
 
 __all__ = []
 
@@ -201,14 +200,7 @@ class LogMelSpectrogram(
         self.n_jobs = n_jobs
 
     def _validate_waveforms(self, X, reset):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=[np.float32, np.float64],
-            ensure_all_finite=False,
-        )
-        _check_finite_rows(X)
+        X = _validate_float_rows(self, X, reset=reset)
         n_samples = X.shape[1]
         if not self.center and n_samples < self.n_fft:
             raise ValueError(

@@ -11,7 +11,8 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from sklearn_asd.features._median import _SpectrogramStep
+from sklearn_asd.features._median import _SPECTROGRAMS_DOC, _SpectrogramStep
+from sklearn_asd.utils._docstring import _substitute
 
 __all__ = []
 
@@ -253,13 +254,13 @@ class BandStatistics(_SpectrogramStep):
         with np.errstate(over="ignore"):  # reported below
             return [np.concatenate(part).astype(S.dtype, copy=False) for part in parts]
 
+    @_substitute(X=_SPECTROGRAMS_DOC)
     def transform(self, X):
         """Compute the statistics of every group.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_mels * n_frames)
-            Flattened spectrograms.
+        {X}
 
         Returns
         -------

@@ -50,10 +50,8 @@ def _wav_truncation(path):
     return None
 
 
-def _read_audio(path, *, sr, mono):
-    """Read one file as float32 mono at ``sr``; every error names the file."""
-    import soundfile as sf
-
+def _check_audio_path(path):
+    """Return ``path`` as a str if it names a whole audio file; errors name it."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"audio file not found: {path!r}")
@@ -62,6 +60,14 @@ def _read_audio(path, *, sr, mono):
     truncated = _wav_truncation(path)
     if truncated is not None:
         raise ValueError(f"cannot read audio file {path!r}: {truncated}")
+    return path
+
+
+def _read_audio(path, *, sr, mono):
+    """Read one file as float32 mono at ``sr``; every error names the file."""
+    import soundfile as sf
+
+    path = _check_audio_path(path)
     try:
         y, file_sr = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:

@@ -15,6 +15,10 @@ import textwrap
 
 __all__ = []
 
+#: ``y`` of transformers' ``fit``.
+_Y_IGNORED_DOC = """y : Ignored
+    Not used, present for API consistency."""
+
 
 def _substitute(**parts):
     """Return a decorator that fills ``{name}`` lines of a docstring with ``parts``."""

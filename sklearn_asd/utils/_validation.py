@@ -186,3 +186,18 @@ def _check_groups(labels, n_samples, name):
         keys = list(dict.fromkeys(values))
     index = {key: i for i, key in enumerate(keys)}
     return keys, np.array([index[v] for v in values], dtype=np.intp)
+
+
+def _validate_float_rows(estimator, X, *, reset):
+    """``validate_data`` as float32/float64, then every row checked finite."""
+    from sklearn.utils.validation import validate_data
+
+    X = validate_data(
+        estimator,
+        X,
+        reset=reset,
+        dtype=[np.float32, np.float64],
+        ensure_all_finite=False,
+    )
+    _check_finite_rows(X)
+    return X
