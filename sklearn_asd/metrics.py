@@ -33,6 +33,7 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
+from sklearn_asd.utils._docstring import _substitute
 from sklearn_asd.utils._response import _METADATA, _METHODS, _anomaly_scores
 from sklearn_asd.utils._validation import (
     _check_binary_labels,
@@ -57,6 +58,16 @@ _YEARS = (2021, 2022, 2023, 2024, 2025)
 _OFFICIAL_MAX_FPR = 0.1
 #: Lower clip before every harmonic mean (``sys.float_info.epsilon`` there).
 _EPS = np.finfo(float).eps
+#: The arrays every DCASE metric takes.
+_Y_SECTIONS_DOC = """y_true : array-like of shape (n_samples,)
+    True labels: 1 = anomalous, 0 = normal (DCASE convention).
+
+y_score : array-like of shape (n_samples,)
+    Anomaly scores, higher = more anomalous (DCASE sign).
+
+sections : array-like of shape (n_samples,)
+    Section of each clip (any hashable labels).
+"""
 
 
 # ---------------------------------------------------------------------------
@@ -284,6 +295,7 @@ def _official_values(
     },
     prefer_skip_nested_validation=True,
 )
+@_substitute(y_sections=_Y_SECTIONS_DOC)
 def official_score(
     y_true,
     y_score,
@@ -317,14 +329,7 @@ def official_score(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels: 1 = anomalous, 0 = normal (DCASE convention).
-
-    y_score : array-like of shape (n_samples,)
-        Anomaly scores, higher = more anomalous (DCASE sign).
-
-    sections : array-like of shape (n_samples,)
-        Section of each clip (any hashable labels).
+    {y_sections}
 
     domains : array-like of shape (n_samples,), default=None
         Domain of each clip. For 2021 any labels (``None``: one group per
@@ -475,6 +480,7 @@ def _format_table(columns, digits):
     },
     prefer_skip_nested_validation=True,
 )
+@_substitute(y_sections=_Y_SECTIONS_DOC)
 def section_report(
     y_true,
     y_score,
@@ -504,14 +510,7 @@ def section_report(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels: 1 = anomalous, 0 = normal (DCASE convention).
-
-    y_score : array-like of shape (n_samples,)
-        Anomaly scores, higher = more anomalous (DCASE sign).
-
-    sections : array-like of shape (n_samples,)
-        Section of each clip (any hashable labels).
+    {y_sections}
 
     domains : array-like of shape (n_samples,), default=None
         Domain of each clip (e.g. ``"source"``/``"target"``). ``None``: one
