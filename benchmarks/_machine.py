@@ -3,7 +3,8 @@
 """Helpers shared by the benchmark scripts: machine info, process memory, output.
 
 - :func:`machine_info`: CPU model, cores, library versions, torch threads and the
-  GPU (if torch sees one), recorded in every results file;
+  GPU (if torch sees one), recorded in every results file (defined in
+  ``sklearn_asd/utils/_machine.py``, which ``sklearn-asd ablation`` uses too);
 - :func:`peak_rss_mb`, :func:`current_rss_mb`, :func:`reset_peak_rss`: the
   process's resident-memory high-water mark (``VmHWM`` of ``/proc/self/status``,
   else ``resource.getrusage``), its current resident memory, and a reset of the
@@ -12,70 +13,24 @@
   half-written file behind).
 """
 
-import datetime
 import json
 import os
-import platform
 import resource
 import sys
 from pathlib import Path
 
+# one copy, in the package (sklearn-asd ablation records it too)
+from sklearn_asd.utils._machine import machine_info
+
+__all__ = [
+    "current_rss_mb",
+    "machine_info",
+    "peak_rss_mb",
+    "reset_peak_rss",
+    "write_json",
+]
+
 _STATUS = "/proc/self/status"
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _version(module):
-    try:
-        return __import__(module).__version__
-    except ImportError:
-        return None
-
-
-def machine_info():
-    """CPU model, cores, library versions, torch threads and GPU name (or None).
-
-    Imports torch and librosa: call it from benchmark scripts, not from the
-    package.
-    """
-    import numpy as np
-    import torch
-
-    cores = (
-        len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count()
-    )
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {
-        "cpu": _cpu_model(),
-        "cores_available": cores,
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "scipy": _version("scipy"),
-        "librosa": _version("librosa"),
-        "scikit-learn": _version("sklearn"),
-        "torch": torch.__version__,
-        "skorch": _version("skorch"),
-        "sklearn_asd": _version("sklearn_asd"),
-        "torch_threads": torch.get_num_threads(),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "gpu": gpu,
-        "platform": platform.platform(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime(
-            "%Y-%m-%d %H:%M UTC"
-        ),
-    }
 
 
 def _status_mb(key):

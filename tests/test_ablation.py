@@ -1,4 +1,7 @@
-"""Tests of benchmarks/ablation.py: --quick end to end, resume, interruptions."""
+"""Tests of ``sklearn-asd ablation`` (and the benchmarks/ablation.py wrapper).
+
+--quick end to end, resume, interruptions, usage errors.
+"""
 
 import csv
 import importlib.util
@@ -14,6 +17,8 @@ import numpy as np
 import pytest
 from _trees import write_clips
 
+from sklearn_asd._ablation import _store
+from sklearn_asd._ablation._config import QUICK
 from sklearn_asd.datasets import make_machine_sounds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,11 +40,19 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def ablation():
+def script():
+    """The benchmarks/ablation.py wrapper, imported as a module."""
     spec = importlib.util.spec_from_file_location("_ablation_under_test", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def ablation(argv):
+    """Run ``sklearn-asd ablation ARGV``; return its exit status."""
+    from sklearn_asd.cli import main
+
+    return main(["ablation", *argv])
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -68,9 +81,7 @@ def _write_tree(root, machines, n_sections, *, train=True):
     return root
 
 
-def test_quick_end_to_end_resume_and_interruptions(
-    ablation, tmp_path, monkeypatch, capsys
-):
+def test_quick_end_to_end_resume_and_interruptions(tmp_path, monkeypatch, capsys):
     """Check --quick fills every cell, resumes, and survives interruptions."""
     from sklearn.ensemble import IsolationForest
 
@@ -83,7 +94,7 @@ def test_quick_end_to_end_resume_and_interruptions(
         out / "ablation_quick.csv",
         out / "ablation_quick_scores.csv",
     )
-    n_test = ablation.QUICK["n_test_normal"] + ablation.QUICK["n_test_anomalous"]
+    n_test = QUICK["n_test_normal"] + QUICK["n_test_anomalous"]
 
     # 1) Ctrl-C during the third neural fit: the two finished cells are kept
     real_fit = _NeuralDetector.fit
@@ -96,7 +107,7 @@ def test_quick_end_to_end_resume_and_interruptions(
         return real_fit(self, *args, **kwargs)
 
     monkeypatch.setattr(_NeuralDetector, "fit", interrupted_fit)
-    assert ablation.main(argv) == ablation.EXIT_INTERRUPTED
+    assert ablation(argv) == 130
     assert "interrupted: 2 cell(s) computed" in capsys.readouterr().out
     cells = _read(cells_path)
     assert _keys(cells) == [("toy_a", "mbv2", "0"), ("toy_a", "cl", "0")]
@@ -105,26 +116,24 @@ def test_quick_end_to_end_resume_and_interruptions(
 
     # 2) Ctrl-C between saving a cell's scores and the cell itself: the scores
     # are orphans, the cell is not there, and nothing is half written
-    real_write = ablation._write_atomic
+    real_write = _store._write_atomic
 
     def interrupted_write(path, text):
         if Path(path) == cells_path:
             raise KeyboardInterrupt
         return real_write(path, text)
 
-    monkeypatch.setattr(ablation, "_write_atomic", interrupted_write)
-    assert ablation.main(argv) == ablation.EXIT_INTERRUPTED
+    monkeypatch.setattr(_store, "_write_atomic", interrupted_write)
+    assert ablation(argv) == 130
     assert _read(cells_path) == cells
     assert len(_read(scores_path)) == 3 * n_test
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
-    monkeypatch.setattr(ablation, "_write_atomic", real_write)
+    monkeypatch.setattr(_store, "_write_atomic", real_write)
 
     # 3) rerun: only the missing cells are computed
-    assert ablation.main(argv) == 0
+    assert ablation(argv) == 0
     log = capsys.readouterr().out
-    expected = {
-        (m, r, s) for m in ablation.QUICK["machines"] for r in CORE_ROWS for s in "0"
-    }
+    expected = {(m, r, s) for m in QUICK["machines"] for r in CORE_ROWS for s in "0"}
     n_cells = len(expected)
     assert f"computed {n_cells - 2} cell(s), skipped 2 finished cell(s)" in log
     cells = _read(cells_path)
@@ -133,7 +142,7 @@ def test_quick_end_to_end_resume_and_interruptions(
         assert c["status"] == "ok", c
         for metric in ("official", "auc", "pauc"):
             assert 0.0 <= float(c[metric]) <= 1.0, c
-        assert int(c["n_train"]) == ablation.QUICK["n_train"]
+        assert int(c["n_train"]) == QUICK["n_train"]
         seed_row = c["row"] in ("mbv2", "cl", "mf", "cl_mf")
         assert c["classes"] == ("section" if seed_row else "-")
     scores = _read(scores_path)
@@ -172,6 +181,7 @@ def test_quick_end_to_end_resume_and_interruptions(
     assert "n/a" not in md.split("## AUC per anomaly kind")[0]
     meta = json.loads((out / "ablation_quick.json").read_text())
     assert meta["runs"][-1]["machine"]["cores_available"] >= 1
+    assert meta["runs"][-1]["command"].startswith("sklearn-asd ablation --quick ")
     assert meta["runs"][-1]["machine"]["torch"]
 
     # 4) a third run computes nothing: no fit at all, identical CSV
@@ -182,7 +192,7 @@ def test_quick_end_to_end_resume_and_interruptions(
 
     monkeypatch.setattr(_NeuralDetector, "fit", no_fit)
     monkeypatch.setattr(IsolationForest, "fit", no_fit)
-    assert ablation.main(argv) == 0
+    assert ablation(argv) == 0
     log = capsys.readouterr().out
     assert f"computed 0 cell(s), skipped {n_cells} finished cell(s)" in log
     assert cells_path.read_bytes() == before
@@ -190,18 +200,18 @@ def test_quick_end_to_end_resume_and_interruptions(
     assert len(json.loads((out / "ablation_quick.json").read_text())["runs"]) == 1
 
 
-def test_changed_configuration_is_refused(ablation, tmp_path, capsys):
+def test_changed_configuration_is_refused(tmp_path, capsys):
     """Check a rerun with other parameters does not mix cells into old results."""
     argv = ["--quick", "--out", str(tmp_path), "--rows", "iforest", "--seeds", "0"]
-    assert ablation.main(argv) == 0
+    assert ablation(argv) == 0
     before = (tmp_path / "ablation_quick.csv").read_bytes()
     capsys.readouterr()
-    assert ablation.main([*argv, "--param", "stats__statistics=('mean',)"]) == 2
+    assert ablation([*argv, "--param", "stats__statistics=('mean',)"]) == 2
     assert "computed with another configuration" in capsys.readouterr().err
     assert (tmp_path / "ablation_quick.csv").read_bytes() == before
 
 
-def test_pyod_rows_skipped_when_missing(ablation, tmp_path, monkeypatch, capsys):
+def test_pyod_rows_skipped_when_missing(tmp_path, monkeypatch, capsys):
     """Check missing PyOD rows are recorded as skipped, and retried later."""
     monkeypatch.setitem(sys.modules, "pyod", None)  # import pyod -> ImportError
     argv = [
@@ -215,11 +225,11 @@ def test_pyod_rows_skipped_when_missing(ablation, tmp_path, monkeypatch, capsys)
         "pyod_emb",
         "pyod_ae",
     ]
-    assert ablation.main(argv) == 0
+    assert ablation(argv) == 0
     cells = {
         (c["machine_type"], c["row"]): c for c in _read(tmp_path / "ablation_quick.csv")
     }
-    for machine in ablation.QUICK["machines"]:
+    for machine in QUICK["machines"]:
         assert cells[machine, "iforest"]["status"] == "ok"
         for row in ("pyod_emb", "pyod_ae"):
             assert cells[machine, row]["status"] == "skipped"
@@ -228,17 +238,17 @@ def test_pyod_rows_skipped_when_missing(ablation, tmp_path, monkeypatch, capsys)
     md = (tmp_path / "ablation_quick.md").read_text()
     assert "| PyOD AudioAE | skipped | skipped |" in md
     capsys.readouterr()
-    assert ablation.main(argv) == 0  # skipped cells are retried, not "finished"
+    assert ablation(argv) == 0  # skipped cells are retried, not "finished"
     assert "computed 4 cell(s), skipped 2 finished cell(s)" in capsys.readouterr().out
 
 
-def test_single_section_machine_types(ablation, tmp_path):
+def test_single_section_machine_types(tmp_path):
     """Check one-section machine types: n/a per machine, pooled classes across."""
     root = _write_tree(tmp_path / "data", ["fan", "pump"], n_sections=1)
     rows = ["--rows", "mbv2", "iforest", "--seeds", "0"]
     out = tmp_path / "per_machine"
     argv = [str(root), "--out", str(out), "--classes", "section", *rows, *TINY]
-    assert ablation.main(argv) == 0
+    assert ablation(argv) == 0
     cells = {(c["machine_type"], c["row"]): c for c in _read(out / "ablation.csv")}
     for machine in ("fan", "pump"):
         assert cells[machine, "mbv2"]["status"] == "n/a"
@@ -248,7 +258,7 @@ def test_single_section_machine_types(ablation, tmp_path):
 
     out = tmp_path / "pooled"
     argv = [str(root), "--out", str(out), *rows, *TINY]  # --classes auto
-    assert ablation.main(argv) == 0
+    assert ablation(argv) == 0
     cells = {(c["machine_type"], c["row"]): c for c in _read(out / "ablation.csv")}
     fan, pump = cells["fan", "mbv2"], cells["pump", "mbv2"]
     for c in (fan, pump):
@@ -259,7 +269,7 @@ def test_single_section_machine_types(ablation, tmp_path):
     assert cells["fan", "iforest"]["classes"] == "-"
 
 
-def test_usage_errors(ablation, tmp_path, capsys):
+def test_usage_errors(tmp_path, capsys):
     """Check bad command lines and trees get a one-line error and exit code 2."""
     root = _write_tree(tmp_path / "data", ["fan"], n_sections=2, train=False)
     cases = [
@@ -277,14 +287,46 @@ def test_usage_errors(ablation, tmp_path, capsys):
         ([str(tmp_path / "missing")], "does not exist"),
     ]
     for argv, message in cases:
-        assert ablation.main([*argv, "--out", str(tmp_path / "o")]) == 2, argv
+        assert ablation([*argv, "--out", str(tmp_path / "o")]) == 2, argv
         err = capsys.readouterr().err
         assert message in err, (argv, err)
         assert "Traceback" not in err
 
 
+def test_help_lists_the_options(capsys):
+    """Check ``sklearn-asd ablation --help`` shows the train-style flags."""
+    from sklearn_asd.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["ablation", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: sklearn-asd ablation")
+    for flag in ("--machine-type NAME", "--seeds", "--device", "--quick", "--rows"):
+        assert flag in text, flag
+    assert "--machine-types" not in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "ablation" in capsys.readouterr().out
+
+
+def test_script_wrapper(script, tmp_path, capsys):
+    """Check benchmarks/ablation.py: --machine-types alias, default --out."""
+    argv = script.translate(["ROOT", "--machine-types", "fan", "pump", "--rows", "ae"])
+    assert argv[:5] == ["ROOT", "--machine-type", "fan", "--machine-type", "pump"]
+    assert "deprecated" in capsys.readouterr().err
+    assert script.translate(["--quick"]) == ["--quick", "--out", str(script.RESULTS)]
+    assert script.translate(["--quick", "--out=x"]) == ["--quick", "--out=x"]
+    root = _write_tree(tmp_path / "data", ["fan"], n_sections=2)
+    argv = [str(root), "--machine-types", "pump", "--out", str(tmp_path / "o")]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "sklearn-asd ablation: error:" in err and "pump" in err
+    assert not (tmp_path / "o" / "ablation.csv").exists()
+
+
 @pytest.mark.network
-def test_real_clips_pooled_over_machine_types(ablation, shared_datasets, tmp_path):
+def test_real_clips_pooled_over_machine_types(shared_datasets, tmp_path):
     """Check the real DCASE 2023 sample runs: one section each -> pooled classes."""
     root = shared_datasets / "dcase2023t2-dev-sample"
     out = tmp_path / "real"
@@ -292,9 +334,11 @@ def test_real_clips_pooled_over_machine_types(ablation, shared_datasets, tmp_pat
         str(root),
         "--out",
         str(out),
-        "--machine-types",
+        "--machine-type",
         "fan",
+        "--machine-type",
         "ToyCar",
+        "--machine-type",
         "valve",
         "--rows",
         "mbv2",
@@ -304,7 +348,7 @@ def test_real_clips_pooled_over_machine_types(ablation, shared_datasets, tmp_pat
         *TINY,
         "--param=load__duration=2.0",
     ]
-    assert ablation.main(argv) == 0
+    assert ablation(argv) == 0
     cells = {(c["machine_type"], c["row"]): c for c in _read(out / "ablation.csv")}
     assert cells["fan", "mbv2"]["classes"] == "machine_section"
     # ToyCar's two test clips are both normal: AUC undefined, said so
@@ -314,7 +358,7 @@ def test_real_clips_pooled_over_machine_types(ablation, shared_datasets, tmp_pat
     assert cells["fan", "iforest"]["auc"] in ("0.0", "0.5", "1.0")
 
 
-def test_sigint_keeps_whole_cells(ablation, tmp_path):
+def test_sigint_keeps_whole_cells(tmp_path):
     """Check a real Ctrl-C (SIGINT) to the script leaves only whole cells."""
     out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -349,7 +393,7 @@ def test_sigint_keeps_whole_cells(ablation, tmp_path):
     assert 1 <= len(cells) < 2 * 5
     for c in cells:
         assert c["status"] == "ok" and 0.0 <= float(c["auc"]) <= 1.0
-    n_test = ablation.QUICK["n_test_normal"] + ablation.QUICK["n_test_anomalous"]
+    n_test = QUICK["n_test_normal"] + QUICK["n_test_anomalous"]
     scores = _read(out / "ablation_quick_scores.csv")
     saved = {(c["machine_type"], c["row"], c["seed"]) for c in cells}
     for key in saved:

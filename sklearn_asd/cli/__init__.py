@@ -62,24 +62,41 @@ Sub-commands:
     (:func:`~sklearn_asd.export.export_onnx`; ``--include-frontend`` puts the
     log-mel front end in the graph so that it takes waveforms).
 
+``ablation DATA_ROOT [--machine-type NAME] [--seeds 0 1 2] [--device cuda]``
+    The seed system's ablation table (MBv2, +CL, +MF, +CL,MF) beside the DCASE
+    autoencoder baseline, IsolationForest and, when installed, PyOD's audio
+    detectors: every (machine type, row, seed) cell is trained, scored and
+    saved at once to ``--out`` (default ``./ablation_results``) as CSV, then
+    summarized as Markdown and JSON; rerunning the same command resumes
+    (``--quick``: the same on synthetic data with tiny models).
+
 Every output file is written atomically (a temporary file in the same folder,
 then :func:`os.replace`). Progress goes to stderr when it is a terminal, unless
 ``--quiet``.
 
 Exit codes: 0 on success, 2 on a usage error (a one-line ``sklearn-asd <command>:
-error: ...`` message, no traceback), 130 when interrupted (nothing is saved).
+error: ...`` message, no traceback), 130 when interrupted (nothing is saved;
+``ablation`` keeps its finished cells).
 
 Each sub-command is a private module of this package (``_demo``, ``_train``,
-``_score``, ``_evaluate``, ``_export``, ``_fetch``) with ``add_parser(subparsers)`` and
-``run(args, out, err)``; the result files' names and rows are
-:mod:`sklearn_asd.submission`'s.
+``_score``, ``_evaluate``, ``_export``, ``_fetch``, ``_ablation``) with
+``add_parser(subparsers)`` and ``run(args, out, err)``; the result files' names
+and rows are :mod:`sklearn_asd.submission`'s.
 """
 
 import argparse
 import sys
 import warnings
 
-from sklearn_asd.cli import _demo, _evaluate, _export, _fetch, _score, _train
+from sklearn_asd.cli import (
+    _ablation,
+    _demo,
+    _evaluate,
+    _export,
+    _fetch,
+    _score,
+    _train,
+)
 from sklearn_asd.cli._common import _one_line
 
 __all__ = ["main"]
@@ -92,6 +109,7 @@ _COMMANDS = {
     "evaluate": _evaluate,
     "export": _export,
     "fetch": _fetch,
+    "ablation": _ablation,
 }
 
 
