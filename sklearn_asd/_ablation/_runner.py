@@ -110,6 +110,8 @@ def run_ablation(
     """
     if quick and data_root is not None:
         raise UsageError("give DATA_ROOT or --quick, not both")
+    if not quick and data_root is None:
+        raise UsageError("give DATA_ROOT, or --quick")
     settings = QUICK if quick else FULL
     seeds = list(seeds) if seeds else ([0, 1] if quick else [0, 1, 2])
     name = name or ("ablation_quick" if quick else "ablation")
@@ -151,8 +153,6 @@ def run_ablation(
             machines = _write_quick_tree(root)
             data_label = "synthetic (make_machine_sounds, --quick)"
         else:
-            if data_root is None:
-                raise UsageError("give DATA_ROOT, or --quick")
             root = Path(data_root)
             machines = machine_types
             data_label = os.fspath(root)
