@@ -463,7 +463,7 @@ class ContrastiveASDEstimator(_NeuralDetector):
         if self._resolve_branch() == "ae":
             return self._ae_scores(S)
         self._check_score_method()
-        seed, _, embedding = self._cnn_outputs(S)
+        seed, _, embedding = self._cnn_outputs(self._cnn(), S)
         return self._cnn_method_scores(self.score_method, seed, embedding, idx)
 
     def _cnn_method_scores(self, method, seed, embedding, idx, leave_one_out=False):
@@ -522,7 +522,7 @@ class ContrastiveASDEstimator(_NeuralDetector):
     def _training_scores(self, S, labels, scored):
         if self._resolve_branch("auto") == "ae":
             return {"ae": self._ae_scores(S[scored])}
-        seed, mean_logits, embedding = self._cnn_outputs(S)
+        seed, mean_logits, embedding = self._cnn_outputs(self._cnn(), S)
         self._check_auxiliary_separation(mean_logits, labels)
         idx = labels[scored]
         # embedding back-ends: the scored classes' training clips
@@ -597,17 +597,20 @@ class ContrastiveASDEstimator(_NeuralDetector):
             )
 
     # ------------------------------------------------------------------- scoring
-    def _clip_scorer(self, branch):
+    def _clip_scorer(self, branch, network=None):
         """Return the torch scorer of ``branch`` ("cnn" or "ae") for the settings.
 
         The same module scores in :meth:`anomaly_score` and in the graph of
-        :func:`~sklearn_asd.export.export_onnx`.
+        :func:`~sklearn_asd.export.export_onnx`. ``network`` defaults to the
+        fitted net's branch.
         """
         from sklearn_asd.models._scoring import _ClipScorer
 
         cnn = branch == "cnn"
+        if network is None:
+            network = self._cnn() if cnn else self.net_.module_.ae
         return _ClipScorer(
-            self._cnn() if cnn else self.net_.module_.ae,
+            network,
             branch=branch,
             mode=self.score_mode if cnn else "patches",
             n_frames=self.n_features_in_ // self.n_mels,
@@ -626,8 +629,8 @@ class ContrastiveASDEstimator(_NeuralDetector):
         for rows, chunk in _padded_chunks(S, max(1, _SCORE_BATCH // per_clip)):
             yield rows, chunk.to(self.net_.device)
 
-    def _cnn_outputs(self, S):
-        """One pass of the CNN branch over whole clips.
+    def _cnn_outputs(self, cnn, S):
+        """One pass of the CNN branch ``cnn`` over whole clips.
 
         Returns ``(seed, logits, embedding)``: the seed score of every class
         (patch mean of ``logsumexp(z_{j != s}) - z_s``, shape ``(n, C)``), the
@@ -637,7 +640,7 @@ class ContrastiveASDEstimator(_NeuralDetector):
 
         from sklearn_asd.models._scoring import _others_mask, _seed_scores
 
-        scorer = self._clip_scorer("cnn").to(self.net_.device).eval()
+        scorer = self._clip_scorer("cnn", cnn).to(self.net_.device).eval()
         n, n_classes = S.shape[0], len(self.classes_)
         seed = np.empty((n, n_classes), dtype=np.float64)
         mean_logits = np.empty((n, n_classes), dtype=np.float64)
