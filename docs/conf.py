@@ -107,7 +107,16 @@ copybutton_prompt_is_regexp = True
 
 
 # -- command-line help, written at build time from the real parser -----------------
-CLI_COMMANDS = ("", "demo", "train", "score", "evaluate", "export", "ablation")
+CLI_COMMANDS = (
+    "",
+    "demo",
+    "train",
+    "score",
+    "evaluate",
+    "export",
+    "fetch",
+    "ablation",
+)
 
 
 def _write_cli_help():
