@@ -64,3 +64,31 @@ CLI_TINY = [
     *param_specs("mel", tiny_mel(16)),
     *param_specs("det", TINY_CONTRASTIVE),
 ]
+
+
+# scikit-learn's common checks feed small random matrices (a handful of
+# columns, up to a few hundred rows): one mel band, one-frame patches, one epoch
+# and batches that hold a whole check's data, so each fit is a few optimiser
+# steps of a 0.1-width network (the 16-row batches of two epochs took 6x longer)
+_CHECK_NET = {"max_epochs": 1, "batch_size": 128, "random_state": 0}
+#: ContrastiveASDEstimator in the common checks
+CHECK_CONTRASTIVE = {
+    "n_mels": 1,
+    "patch_frames": 1,
+    "patch_hop": 1,
+    "width": 0.1,
+    "last_channel": 8,
+    "embedding_dim": 4,
+    "ae_hidden_dim": 8,
+    "ae_bottleneck_dim": 2,
+    **_CHECK_NET,
+}
+#: AutoencoderBaseline in the common checks
+CHECK_AE = {
+    "n_mels": 1,
+    "n_stack": 1,
+    "hidden_dim": 8,
+    "bottleneck_dim": 2,
+    "n_hidden": 1,
+    **_CHECK_NET,
+}
