@@ -61,6 +61,7 @@ def quick_run(tmp_path_factory):
     }
 
 
+@pytest.mark.slow  # the quick run takes ~90 s
 def test_quick_run_writes_every_result(quick_run):
     """Check the quick run writes each JSON, the index and the summary."""
     out, results = quick_run
@@ -88,6 +89,7 @@ def test_quick_run_writes_every_result(quick_run):
     assert "Not run in this invocation: end_to_end." in summary
 
 
+@pytest.mark.slow  # the quick run takes ~90 s
 def test_quick_features_and_training_figures(quick_run):
     """Check the throughput figures are positive finite numbers."""
     _, results = quick_run
@@ -113,6 +115,7 @@ def test_quick_features_and_training_figures(quick_run):
     assert math.isfinite(training["dual_training_overhead"])
 
 
+@pytest.mark.slow  # the quick run takes ~90 s
 def test_quick_memory_is_bounded(quick_run):
     """Check chunked scoring grows less than scoring everything in one chunk."""
     _, results = quick_run
@@ -134,6 +137,7 @@ def test_quick_memory_is_bounded(quick_run):
     assert large["growth_mb"] < contrast["growth_mb"]
 
 
+@pytest.mark.slow  # the quick run takes ~90 s
 def test_quick_scaling_line(quick_run):
     """Check the scaling benchmark fits a line through its three fits."""
     _, results = quick_run

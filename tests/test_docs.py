@@ -177,6 +177,7 @@ def test_gallery_shows_every_example():
         assert executed == path.name.startswith("plot_"), path.name
 
 
+@pytest.mark.slow  # a full sphinx build: ~60 s
 def test_docs_build_without_warnings(tmp_path):
     """Check the site builds with -W (no warnings) without executing examples."""
     for module in (

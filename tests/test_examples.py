@@ -7,9 +7,28 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+#: examples that take over ~10 s on 2 cores (seconds measured on a busy 2-core
+#: machine): they run with ``-m slow``; the others run by default
+SLOW_EXAMPLES = {
+    "compare_detectors.py",  # 171 s
+    "plot_roc_and_scores.py",  # 43 s
+    "quickstart.py",  # 41 s
+    "score_dcase_folder.py",  # 36 s
+    "grid_search_pauc.py",  # 14 s
+}
+
+# torch on one thread: several threads on a busy 2-core machine are 5-20x slower
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW_EXAMPLES else p
+        for p in EXAMPLES
+    ],
+    ids=[p.name for p in EXAMPLES],
+)
 def test_example_runs(path, monkeypatch, capsys):
     """Check the example runs to the end and prints something."""
     import matplotlib

@@ -1,9 +1,12 @@
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+@pytest.mark.slow  # ~60 s: it trains the README's detectors on 4-s clips
 def test_readme_quickstart_runs(capsys):
     """Check the README's first two Python blocks run and print pAUCs."""
     import sklearn
