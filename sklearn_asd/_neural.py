@@ -111,7 +111,13 @@ def _check_finite_scores(scores, S, name):
 
 
 class _NeuralDetector(_AnomalyScoreMixin, OutlierMixin, BaseEstimator):
-    """Shared fit/score logic of the neural detectors (private)."""
+    """Shared fit/score logic of the neural detectors (private).
+
+    A subclass defines ``_items_per_clip`` (training items of a clip),
+    ``_train_dataset``, ``_build_net`` (the module, through ``_make_net``) and
+    ``_anomaly_scores`` (standardised spectrograms -> scores); the torch score
+    formulas live in :mod:`sklearn_asd.models._scoring`.
+    """
 
     _common_constraints: dict = {
         "n_mels": _POSITIVE_INT,
