@@ -18,7 +18,7 @@ from sklearn_asd.metrics import auc_scorer
 from sklearn_asd.model_selection import AuxiliarySplit
 
 N_MELS = 8
-PARAMS = tiny_contrastive(N_MELS, last_channel=16, max_epochs=6, lr=1e-2)
+PARAMS = tiny_contrastive(N_MELS, last_channel=16, max_epochs=12, lr=1e-2)
 MEL_PARAMS = tiny_mel(N_MELS)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
