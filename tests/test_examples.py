@@ -7,17 +7,13 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
-#: examples that take over ~10 s on 2 cores (seconds measured on a busy 2-core
-#: machine): they run with ``-m slow``; the others run by default
-SLOW_EXAMPLES = {
-    "compare_detectors.py",  # 171 s
-    "plot_roc_and_scores.py",  # 43 s
-    "quickstart.py",  # 41 s
-    "score_dcase_folder.py",  # 36 s
-    "grid_search_pauc.py",  # 14 s
-}
+#: the example that trains and compares several detectors (7-12 s on one torch
+#: thread) runs with ``-m slow``; each of the others takes 1-5 s
+SLOW_EXAMPLES = {"compare_detectors.py"}
 
 # torch on one thread: several threads on a busy 2-core machine are 5-20x slower
+# (compare_detectors.py took 171 s with torch's default threads while other jobs
+# ran, 7 s on one)
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
