@@ -26,7 +26,27 @@ def rng():
 def one_torch_thread():
     """Run a module's torch work on one thread (2-core CI; results reproducible).
 
-    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``. The
+    whole session already runs on one thread (``_torch_on_one_thread``); this
+    fixture says so where a module depends on it, and restores the count after
+    the module when a test changed it.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _torch_on_one_thread():
+    """Run every test and doctest with torch on one thread.
+
+    Torch's default of one thread per core makes a tiny fit 5-20x slower on a
+    2-core machine that runs anything else (compare_detectors.py: 171 s on the
+    default threads while other jobs ran, 7 s on one), and results then depend
+    on the thread count only through the tests that set it themselves.
     """
     import torch
 
