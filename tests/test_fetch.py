@@ -170,7 +170,10 @@ def zenodo():
             return self._send(404, b"no such path")
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll interval: shutdown() waits for it (0.5 s by default, per test)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_port}"
     yield state
