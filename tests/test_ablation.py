@@ -358,6 +358,7 @@ def test_real_clips_pooled_over_machine_types(shared_datasets, tmp_path):
     assert cells["fan", "iforest"]["auc"] in ("0.0", "0.5", "1.0")
 
 
+@pytest.mark.slow  # ~5 s: a subprocess that imports torch and trains
 def test_sigint_keeps_whole_cells(tmp_path):
     """Check a real Ctrl-C (SIGINT) to the script leaves only whole cells."""
     out = tmp_path / "out"

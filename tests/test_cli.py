@@ -888,6 +888,8 @@ def test_score_other_machine_type_needs_the_option(trained, tmp_path, capsys):
     ] == ["section_00_0000.wav"]
 
 
+# ~12 s (an ONNX export with the front end); test_export exports the same graph
+@pytest.mark.slow
 def test_export_writes_onnx_with_matching_scores(trained, tmp_path, capsys):
     """Check export writes an ONNX model whose scores match the saved pipeline."""
     ort = pytest.importorskip("onnxruntime", reason="export needs the onnx extra")
