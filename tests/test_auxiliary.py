@@ -87,14 +87,22 @@ def test_auxiliary_clips_never_move_the_threshold(monkeypatch):
     assert flagged.mean() == pytest.approx(0.5, abs=1 / main.sum())
 
 
-@pytest.mark.parametrize("method", ["softmax", "knn", "mahalanobis"])
-def test_best_matching_section_is_among_scored_classes(method):
-    """Check that sections=None takes the best of the scored classes only."""
+@pytest.fixture(scope="module")
+def two_scored():
+    """A fit with two scored classes (fan and pump) and two auxiliary ones."""
     X, sections = _data()
     sections = sections.copy()
     sections[4:8] = "pump"  # two scored classes: fan and pump
     X[4:8] += 6.0
-    det = _det(auxiliary_classes=AUX, score_method=method).fit(X, sections=sections)
+    return _det(auxiliary_classes=AUX).fit(X, sections=sections), X, sections
+
+
+@pytest.mark.parametrize("method", ["softmax", "knn", "mahalanobis"])
+def test_best_matching_section_is_among_scored_classes(two_scored, method):
+    """Check that sections=None takes the best of the scored classes only."""
+    fitted, X, sections = two_scored
+    # score_method is an inference-time choice: one fit serves the three
+    det = pickle.loads(pickle.dumps(fitted)).set_params(score_method=method)
     assert det.scored_classes_.tolist() == ["fan", "pump"]
     aux_rows = X[sections != "fan"][4:]  # clips of the auxiliary machines
     n = len(aux_rows)

@@ -141,6 +141,8 @@ def _iforest_auc(train, test, median_filter=False):
     return roc_auc_score(test.target, -pipe.decision_function(test.data))
 
 
+# slow: default_split generates 180 clips of 10 s (~7 s), then features of them
+@pytest.mark.slow
 def test_default_difficulty_is_learnable_not_trivial(default_split):
     """Check IsolationForest on band mean/std reaches an AUC in [0.6, 0.9]."""
     train, test = default_split
@@ -148,6 +150,7 @@ def test_default_difficulty_is_learnable_not_trivial(default_split):
     assert 0.6 <= auc <= 0.9, auc
 
 
+@pytest.mark.slow  # default_split, as above
 def test_defaults_of_generator_and_every_step_work_together(default_split):
     """Check default generator + default steps (with MedianFilter) beat chance."""
     train, test = default_split
