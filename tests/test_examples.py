@@ -7,9 +7,13 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
-#: the example that trains and compares several detectors (7-12 s on one torch
-#: thread) runs with ``-m slow``; each of the others takes 1-5 s
-SLOW_EXAMPLES = {"compare_detectors.py"}
+#: examples that train several detectors (seconds on one torch thread, 2 cores)
+#: run with ``-m slow``; each of the others takes 1-3 s
+SLOW_EXAMPLES = {
+    "compare_detectors.py",  # 7-12 s
+    "grid_search_pauc.py",  # 4 s
+    "plot_roc_and_scores.py",  # 4 s
+}
 
 # torch on one thread: several threads on a busy 2-core machine are 5-20x slower
 # (compare_detectors.py took 171 s with torch's default threads while other jobs
