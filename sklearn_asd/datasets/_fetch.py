@@ -726,7 +726,7 @@ def fetch_dcase(
     >>> threading.Thread(target=server.serve_forever, daemon=True).start()
     >>> data = fetch_dcase(2021, machine_types="fan", data_home=tempfile.mkdtemp(),
     ...                    base_url=f"http://127.0.0.1:{server.server_port}")
-    >>> sorted(data.splits), data.target.tolist()
+    >>> data.splits.tolist(), data.target.tolist()
     (['test', 'train'], [1, 0])
     >>> server.shutdown()
     """
