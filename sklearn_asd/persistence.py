@@ -229,7 +229,7 @@ def _check_fitted(obj):
             "interrupted fit leaves the detector unfitted, and it is never saved)"
         ) from None
     except TypeError as exc:  # not an estimator at all
-        raise TypeError(f"save_model needs a fitted estimator: {exc}") from None
+        raise ValueError(f"save_model needs a fitted estimator: {exc}") from None
 
 
 # ------------------------------------------------------------------ save / load

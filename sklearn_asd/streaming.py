@@ -40,7 +40,7 @@ def _stream_setup(pipeline):
     """
     steps = getattr(pipeline, "steps", None)
     if not steps:
-        raise TypeError(
+        raise ValueError(
             "score_stream needs a fitted Pipeline that starts with an AudioLoader "
             "or a waveform transformer such as LogMelSpectrogram; got "
             f"{type(pipeline).__name__}"
@@ -53,14 +53,14 @@ def _stream_setup(pipeline):
         sr = getattr(first, "sr", None)
         window = getattr(first, "n_features_in_", None)
         if not isinstance(sr, Integral) or window is None:
-            raise TypeError(
+            raise ValueError(
                 "score_stream needs a Pipeline whose first step is an AudioLoader "
                 "or takes waveforms and has an integer `sr` parameter (e.g. "
                 f"LogMelSpectrogram); the first step is {type(first).__name__}"
             )
         start, window, mono = 0, int(window), True
     if len(steps) - start < 1:
-        raise TypeError("score_stream needs a detector as the last pipeline step")
+        raise ValueError("score_stream needs a detector as the last pipeline step")
     front = [
         est for _, est in steps[start:-1] if est is not None and est != "passthrough"
     ]
@@ -134,7 +134,7 @@ def _iterable_blocks(blocks, sr):
     for i, block in enumerate(blocks):
         block = np.asarray(block)
         if not np.issubdtype(block.dtype, np.floating):
-            raise TypeError(
+            raise ValueError(
                 f"block {i} of the stream holds {block.dtype} values: every block "
                 "must be a 1-D array of floating-point samples"
             )
@@ -199,7 +199,7 @@ def _open_source(X, sr, mono):
                 "average the channels first (as AudioLoader does with mono=True)"
             )
         if not np.issubdtype(y.dtype, np.floating):
-            raise TypeError(
+            raise ValueError(
                 "X must hold floating-point samples (as AudioLoader returns, "
                 f"about -1 to 1), got dtype {y.dtype}; scale integer PCM first, "
                 "e.g. y / 32768 for int16"

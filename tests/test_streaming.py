@@ -378,11 +378,11 @@ def test_input_errors(wave_pipe, train, recording, tmp_path):
         score_stream(wave_pipe, path, sr=SR)
     with pytest.raises(ValueError, match=r"1-D mono waveform, got .* \(2, "):
         score_stream(wave_pipe, np.stack([recording, recording]), sr=SR)
-    with pytest.raises(TypeError, match="floating-point samples"):
+    with pytest.raises(ValueError, match="floating-point samples"):
         score_stream(wave_pipe, np.array(["a", "b"]), sr=SR)
-    with pytest.raises(TypeError, match="int16"):
+    with pytest.raises(ValueError, match="int16"):
         score_stream(wave_pipe, (recording * 32767).astype(np.int16), sr=SR)
-    with pytest.raises(TypeError, match="block 0 of the stream holds int64"):
+    with pytest.raises(ValueError, match="block 0 of the stream holds int64"):
         score_stream(wave_pipe, [np.arange(10)], sr=SR)
     # float64 waveforms score as their float32 conversion
     np.testing.assert_array_equal(
@@ -413,13 +413,13 @@ def test_input_errors(wave_pipe, train, recording, tmp_path):
 
 def test_pipeline_errors(wave_pipe, train, recording, tmp_path):
     """Check unfitted or unusable pipelines are rejected before reading."""
-    with pytest.raises(TypeError, match="needs a fitted Pipeline"):
+    with pytest.raises(ValueError, match="needs a fitted Pipeline"):
         score_stream(IsolationForest(), recording, sr=SR)
     unfitted = make_pipeline(LogMelSpectrogram(**MEL), IsolationForest())
     with pytest.raises(Exception, match="not fitted"):
         score_stream(unfitted, recording, sr=SR)
     no_rate = make_pipeline(IsolationForest()).fit(train.data)
-    with pytest.raises(TypeError, match="integer `sr` parameter"):
+    with pytest.raises(ValueError, match="integer `sr` parameter"):
         score_stream(no_rate, recording, sr=SR)
     # a loader that refuses multi-channel files refuses them here too
     pipe = _loader_pipe(train, tmp_path, mono=False)
