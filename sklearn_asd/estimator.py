@@ -26,6 +26,5 @@ IsolationForest's conventions: ``score_samples`` is higher for normal clips,
 # sklearn_asd.estimator.AutoencoderBaseline: these imports resolve them.
 from sklearn_asd._autoencoder_baseline import AutoencoderBaseline
 from sklearn_asd._contrastive import ContrastiveASDEstimator
-from sklearn_asd._neural import _NeuralDetector  # noqa: F401  (old import path)
 
 __all__ = ["AutoencoderBaseline", "ContrastiveASDEstimator"]

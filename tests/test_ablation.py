@@ -85,7 +85,7 @@ def test_quick_end_to_end_resume_and_interruptions(tmp_path, monkeypatch, capsys
     """Check --quick fills every cell, resumes, and survives interruptions."""
     from sklearn.ensemble import IsolationForest
 
-    from sklearn_asd.estimator import _NeuralDetector
+    from sklearn_asd._neural import _NeuralDetector
 
     out = tmp_path / "out"
     # one seed of the two of --quick keeps this test short; the rest is --quick

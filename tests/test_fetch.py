@@ -1,5 +1,6 @@
 """fetch_dcase against a Zenodo-like records API served on 127.0.0.1."""
 
+import contextlib
 import errno
 import hashlib
 import http.server
@@ -197,7 +198,7 @@ def test_dev_set_downloads_extracts_and_loads_then_stays_offline(zenodo, tmp_pat
     assert not (root / "pump").exists()
     # no archive kept, no temporary folder left, the lock released
     assert not any(p.name.startswith(".extract") for p in root.iterdir())
-    assert not (root / ".fetch.lock").exists()
+    assert (root / ".fetch.lock").read_text() == ""  # released: no holder
     assert list((root / ".downloads").iterdir()) == []
     # the same call again makes no request
     before = len(zenodo.requests)
@@ -374,8 +375,69 @@ def test_corrupted_zip_is_deleted_and_leaves_no_tree(zenodo, tmp_path):
     with pytest.raises(ValueError, match=r"not a valid zip archive.*deleted"):
         fetch_dcase(2021, machine_types="fan", **_fetch_args(zenodo, tmp_path))
     root = Path(tmp_path, "dcase2021", "dev_data")
-    assert sorted(p.name for p in root.iterdir()) == [".downloads"]
+    assert sorted(p.name for p in root.iterdir()) == [".downloads", ".fetch.lock"]
     assert list((root / ".downloads").iterdir()) == []
+
+
+def test_corrupted_deflated_zip_is_deleted(zenodo, tmp_path):
+    """A damaged deflate stream (zlib.error, as real archives are deflated)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "fan/train/section_00_source_train_normal_0000_a_1.wav",
+            np.random.default_rng(0).bytes(4000),
+        )
+    archive = bytearray(buffer.getvalue())
+    header = 30 + len("fan/train/section_00_source_train_normal_0000_a_1.wav")
+    archive[header : header + 40] = b"\xff" * 40  # inside the deflate stream
+    zenodo.add(DEV, "dev_data_fan.zip", bytes(archive))
+    with pytest.raises(ValueError, match=r"not a valid zip archive.*deleted"):
+        fetch_dcase(2021, machine_types="fan", **_fetch_args(zenodo, tmp_path))
+    root = Path(tmp_path, "dcase2021", "dev_data")
+    assert list((root / ".downloads").iterdir()) == []
+
+
+def test_kept_archive_of_another_version_is_downloaded_anew(zenodo, tmp_path):
+    zenodo.add(DEV, "dev_data_fan.zip", _dev_archive("fan"))
+    downloads = Path(tmp_path, "dcase2021", "dev_data", ".downloads")
+    downloads.mkdir(parents=True)
+    stale = bytearray(_dev_archive("fan"))
+    stale[-1] ^= 0xFF  # same size, other bytes
+    (downloads / "dev_data_fan.zip").write_bytes(bytes(stale))
+    data = fetch_dcase(
+        2021, machine_types="fan", keep_archives=True, **_fetch_args(zenodo, tmp_path)
+    )
+    assert len(data.filenames) == 5
+    assert (downloads / "dev_data_fan.zip").read_bytes() == _dev_archive("fan")
+
+
+def test_leftover_extraction_of_a_killed_fetch_is_removed(zenodo, tmp_path):
+    zenodo.add(DEV, "dev_data_fan.zip", _dev_archive("fan"))
+    root = Path(tmp_path, "dcase2021", "dev_data")
+    leftover = root / ".extract-dev_data_fan.zip-999999" / "fan" / "train"
+    leftover.mkdir(parents=True)
+    fetch_dcase(2021, machine_types="fan", **_fetch_args(zenodo, tmp_path))
+    assert not any(p.name.startswith(".extract") for p in root.iterdir())
+
+
+@pytest.mark.parametrize("key", ["../../evil.csv", "a/b.csv", "..\\evil.csv"])
+def test_listed_file_names_that_are_paths_are_refused(zenodo, tmp_path, key):
+    zenodo.add(EVAL, "eval_data_fan_test.zip", _eval_archive("fan"))
+    zenodo.add(TRUTH, key, b"section_03_source_test_0000.wav,1\n")
+    with pytest.raises(ValueError, match="refusing the file name"):
+        fetch_dcase(
+            2021, machine_types="fan", subset="eval", **_fetch_args(zenodo, tmp_path)
+        )
+    assert not Path(tmp_path, "evil.csv").exists()
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="base_url must be an http"):
+        fetch_dcase(
+            2021, machine_types="fan", data_home=tmp_path, base_url="zenodo.org"
+        )
+    with pytest.raises(ValueError, match="machine_types is empty"):
+        fetch_dcase(2021, machine_types=[], data_home=tmp_path)
 
 
 def test_not_a_zip_at_all(zenodo, tmp_path):
@@ -447,28 +509,48 @@ def test_full_disk_while_extracting_leaves_no_tree(zenodo, tmp_path, monkeypatch
     with pytest.raises(OSError, match="no space left on the device"):
         fetch_dcase(2021, machine_types="fan", **_fetch_args(zenodo, tmp_path))
     root = Path(tmp_path, "dcase2021", "dev_data")
-    assert sorted(p.name for p in root.iterdir()) == [".downloads"]
+    assert sorted(p.name for p in root.iterdir()) == [".downloads", ".fetch.lock"]
 
 
-def test_second_process_fetching_the_same_set(zenodo, tmp_path):
+@contextlib.contextmanager
+def _other_fetch(root):
+    """A second process holding the set's lock, as a running fetch does."""
     import subprocess
     import sys
 
-    zenodo.add(DEV, "dev_data_fan.zip", _dev_archive("fan"))
-    root = Path(tmp_path, "dcase2021", "dev_data")
-    root.mkdir(parents=True)
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    code = (
+        "import fcntl, os, sys, time\n"
+        f"f = open({os.fspath(root / '.fetch.lock')!r}, 'a+')\n"
+        "fcntl.flock(f, fcntl.LOCK_EX)\n"
+        "f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     try:
-        (root / ".fetch.lock").write_text(str(other.pid))
-        with pytest.raises(
-            BlockingIOError, match=f"another process \\(pid {other.pid}\\)"
-        ):
-            fetch_dcase(2021, machine_types="fan", **_fetch_args(zenodo, tmp_path))
-        assert not (root / "fan").exists()
+        assert other.stdout.readline().strip() == b"locked"
+        yield other.pid
     finally:
         other.kill()
         other.wait()
-    # the lock of a process that is gone is taken over
+
+
+needs_flock = pytest.mark.skipif(
+    not hasattr(os, "fork"), reason="the lock is an flock on POSIX systems"
+)
+
+
+@needs_flock
+def test_second_process_fetching_the_same_set(zenodo, tmp_path):
+    zenodo.add(DEV, "dev_data_fan.zip", _dev_archive("fan"))
+    root = Path(tmp_path, "dcase2021", "dev_data")
+    root.mkdir(parents=True)
+    with _other_fetch(root) as pid:
+        with pytest.raises(BlockingIOError, match=rf"another process \(pid {pid}\)"):
+            fetch_dcase(2021, machine_types="fan", **_fetch_args(zenodo, tmp_path))
+        assert not (root / "fan").exists()
+    # the process is gone (its pid is still in the file): the kernel freed the lock
+    assert (root / ".fetch.lock").read_text() == str(pid)
     data = fetch_dcase(2021, machine_types="fan", **_fetch_args(zenodo, tmp_path))
     assert len(data.filenames) == 5
 
@@ -594,29 +676,22 @@ def test_cli_fetch_errors_are_one_line(zenodo, tmp_path, capsys, break_it, messa
     assert re.search(message, err[0])
 
 
+@needs_flock
 def test_cli_fetch_while_another_process_fetches(zenodo, tmp_path, capsys):
-    import subprocess
-    import sys
-
     from sklearn_asd.cli import main
 
     root = Path(tmp_path, "dcase2021", "dev_data")
     root.mkdir(parents=True)
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        (root / ".fetch.lock").write_text(str(other.pid))
-        argv = [
-            "fetch",
-            "dcase2021",
-            "--data-home",
-            str(tmp_path),
-            "--base-url",
-            zenodo.url,
-        ]
+    argv = [
+        "fetch",
+        "dcase2021",
+        "--data-home",
+        str(tmp_path),
+        "--base-url",
+        zenodo.url,
+    ]
+    with _other_fetch(root):
         assert main(argv) == 2
-    finally:
-        other.kill()
-        other.wait()
     assert "another process" in capsys.readouterr().err
 
 
@@ -651,6 +726,25 @@ def test_load_dcase_ground_truth_side_car_and_path(tmp_path):
         tmp_path / "tree" / "fan" / "ground_truth_fan_section_03_test.csv",
     )
     np.testing.assert_array_equal(load_dcase(tmp_path / "tree").target, [1, 0])
+
+
+def test_load_dcase_ground_truth_without_machine_in_its_name(tmp_path):
+    """Evaluation clip names repeat across machine types: never mix them up."""
+    _eval_tree(tmp_path)
+    for name in ("section_03_0000.wav", "section_03_0001.wav"):
+        path = Path(tmp_path, "pump", "test", name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    # in a machine folder, the folder names the machine type
+    (tmp_path / "fan" / "ground_truth_labels.csv").write_text(
+        "section_03_0000.wav,1\nsection_03_0001.wav,0\n"
+    )
+    data = load_dcase(tmp_path)
+    np.testing.assert_array_equal(data.target[data.machine_types == "fan"], [1, 0])
+    np.testing.assert_array_equal(data.target[data.machine_types == "pump"], [-1, -1])
+    # given explicitly for a tree of several machine types: refused
+    with pytest.raises(ValueError, match="names no machine type"):
+        load_dcase(tmp_path, ground_truth=tmp_path / "fan" / "ground_truth_labels.csv")
 
 
 def test_load_dcase_ground_truth_errors(tmp_path):

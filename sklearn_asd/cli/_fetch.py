@@ -11,7 +11,7 @@ __all__ = []
 #: What an interrupted ``fetch`` leaves behind.
 INTERRUPTED = (
     "; partial downloads are kept in the set's .downloads folder and the next "
-    "fetch resumes them (no half-extracted folder is left)"
+    "fetch resumes them and completes the set"
 )
 
 _DATASETS = (

@@ -252,17 +252,24 @@ _GROUND_TRUTH_NAME = re.compile(r"ground_truth_(?P<machine>.+?)_(?:section|id)_.
 
 
 def _ground_truth_files(root, ground_truth, single_machine):
-    """Return the ground-truth CSV files to read, as ``[(path, machine)]``."""
+    """Return the ground-truth CSV files to read, as ``[(path, machine)]``.
+
+    A file's machine type comes from its name (``ground_truth_<machine>_...``),
+    else from the machine folder it lies in (``"auto"``, or a single-machine
+    root); a file that names none for a tree of several machine types is
+    refused (evaluation clip names repeat across machine types).
+    """
     pattern = "ground_truth_*.csv"
     if isinstance(ground_truth, str) and ground_truth == "auto":
-        folders = (
-            [root]
-            if single_machine
-            else sorted(
-                p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-            )
-        )
-        paths = [f for folder in folders for f in sorted(folder.glob(pattern))]
+        if single_machine:
+            folders = [(root, root.resolve().name)]
+        else:
+            folders = [
+                (p, p.name)
+                for p in sorted(root.iterdir())
+                if p.is_dir() and not p.name.startswith(".")
+            ]
+        found = [(f, m) for folder, m in folders for f in sorted(folder.glob(pattern))]
     else:
         path = Path(ground_truth)
         if path.is_dir():
@@ -276,11 +283,20 @@ def _ground_truth_files(root, ground_truth, single_machine):
                 f"ground_truth {os.fspath(ground_truth)!r} is neither a CSV file nor "
                 "a folder"
             )
-    machine = root.resolve().name if single_machine else None
+        machine = root.resolve().name if single_machine else None
+        found = [(p, machine) for p in paths]
     out = []
-    for p in paths:
+    for p, machine in found:
         m = _GROUND_TRUTH_NAME.fullmatch(p.name)
-        out.append((p, m["machine"] if m else machine))
+        if m is not None:
+            machine = m["machine"]
+        elif machine is None:
+            raise ValueError(
+                f"the ground-truth file {os.fspath(p)!r} names no machine type "
+                "(ground_truth_<machine>_section_XX_test.csv) and the tree holds "
+                "several: rename it or put it in its machine folder"
+            )
+        out.append((p, machine))
     return out
 
 

@@ -17,8 +17,8 @@ Reliability rules, each tested against a server on 127.0.0.1:
   at a time, so :func:`~sklearn_asd.datasets.load_dcase` never sees a
   half-extracted folder (it ignores hidden folders); a marker records each
   finished archive;
-- one process fetches a set at a time (a lock file; a stale lock of a process
-  that no longer runs is taken over; a live one is a ``BlockingIOError``);
+- one process fetches a set at a time (an ``flock`` on a lock file, released
+  by the kernel when its process ends; a held one is a ``BlockingIOError``);
 - a full disk, a 404, a server that closes the connection and a corrupted zip
   each end in an ``OSError``/``ValueError`` that says what happened and what
   to do, with no partial folder left where ``load_dcase`` reads.
@@ -28,6 +28,7 @@ import contextlib
 import csv
 import errno
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -35,8 +36,10 @@ import shutil
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -52,6 +55,8 @@ _ZENODO = "https://zenodo.org"
 _DOWNLOADS = ".downloads"
 _DONE = ".fetched"
 _LOCK = ".fetch.lock"
+#: Marker name of a fetch of every machine type (no machine type is named so).
+_ALL = "all-machine-types"
 _CHUNK = 1 << 20
 
 # Archive names, in the orders the records have used (first match wins, so the
@@ -103,6 +108,10 @@ _GROUND_TRUTH = {
     2020: (3951620, r"eval_data_list\.csv"),
     2021: (5257674, r".*\.(zip|csv)"),
 }
+
+#: What a damaged archive raises while it is read (a deflate stream: zlib.error;
+#: an unsupported method such as Deflate64: NotImplementedError).
+_ZIP_ERRORS = (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError)
 
 _SUBSET_FOLDER = {"dev": "dev_data", "eval": "eval_data", "additional": "eval_data"}
 
@@ -174,6 +183,8 @@ def _parse_file_entry(entry, record, base_url):
         raise ValueError(
             f"record {record}: a files entry has no file name or link: {entry!r}"
         )
+    if Path(key).name != key or "\\" in key or key in (".", ".."):
+        raise ValueError(f"record {record}: refusing the file name {key!r} (a path)")
     md5 = None
     if isinstance(checksum, str):
         algo, _, value = checksum.rpartition(":")
@@ -194,12 +205,18 @@ def _record_files(base_url, record, *, timeout):
     url = f"{base_url.rstrip('/')}/api/records/{record}"
     try:
         with _http_get(url, timeout=timeout) as response:
-            listing = json.loads(response.read().decode("utf-8"))
+            body = response.read()
     except FileNotFoundError:
         raise FileNotFoundError(
             f"Zenodo record {record} was not found at {url} (404): check base_url "
             "or the record id"
         ) from None
+    except http.client.HTTPException as exc:
+        raise ConnectionError(
+            f"the connection broke while reading {url}: {type(exc).__name__}"
+        ) from None
+    try:
+        listing = json.loads(body.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{url} did not return a JSON record listing: {exc}") from None
     files = listing.get("files") if isinstance(listing, dict) else None
@@ -339,8 +356,10 @@ def _download(entry, folder, *, timeout, n_retries, delay):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / entry["key"]
     part = folder / (entry["key"] + ".part")
-    if path.exists() and path.stat().st_size == entry["size"]:
-        return path
+    if path.exists():
+        if path.stat().st_size == entry["size"] and _md5(path) == entry["md5"]:
+            return path
+        path.unlink()  # another version of the file, or damaged: fetch anew
     free = shutil.disk_usage(folder).free
     needed = entry["size"] - (part.stat().st_size if part.exists() else 0)
     if needed > free:
@@ -391,7 +410,7 @@ def _members(archive, path):
     """Names of ``archive`` after a CRC test; refuse names that leave the tree."""
     try:
         bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (*_ZIP_ERRORS, OSError) as exc:
         bad = f"({exc})"
     if bad is not None:
         raise zipfile.BadZipFile(f"member {bad} is corrupted")
@@ -418,14 +437,16 @@ def _extract(path, tree, *, strip=()):
     ``strip``: leading folder names to drop (an archive holding
     ``dev_data/<machine>/...`` instead of ``<machine>/...``).
     """
+    # one extractor per set (the lock): leftovers are of killed processes
+    for old in tree.glob(f".extract-{path.name}-*"):
+        shutil.rmtree(old, ignore_errors=True)
     tmp = tree / f".extract-{path.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     try:
         try:
             with zipfile.ZipFile(path) as archive:
                 _members(archive, path)
                 archive.extractall(tmp)
-        except (zipfile.BadZipFile, EOFError) as exc:
+        except _ZIP_ERRORS as exc:
             raise _bad_zip(path, exc) from None
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
@@ -465,53 +486,62 @@ def _extract(path, tree, *, strip=()):
 # ---------------------------------------------------------------------- lock
 
 
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextlib.contextmanager
 def _lock(folder, what):
-    """One fetching process per set; a lock of a dead process is taken over."""
+    """One fetching process per set: an exclusive lock on ``<set>/.fetch.lock``.
+
+    POSIX ``flock``: the kernel releases it when its process ends, however it
+    ends, so there are no stale locks. The file holds the holder's pid, for the
+    message. Where ``fcntl`` is missing (Windows), the file's existence is the
+    lock (delete it by hand after a crash; the message says so).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / _LOCK
-    for _ in range(2):
+
+    def busy(pid_text):
+        holder = f" (pid {pid_text})" if pid_text else ""
+        return BlockingIOError(
+            f"another process{holder} is fetching {what} into "
+            f"{os.fspath(folder)!r}; wait for it to finish"
+        )
+
+    try:
+        import fcntl
+    except ImportError:  # no flock: exclusive creation
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            try:
-                pid = int(path.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
-                raise BlockingIOError(
-                    f"another process (pid {pid}) is fetching {what} into "
-                    f"{os.fspath(folder)!r}; wait for it to finish (if no such "
-                    f"process runs, delete {os.fspath(path)!r})"
-                ) from None
-            path.unlink(missing_ok=True)  # stale: its process is gone
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(str(os.getpid()))
-        break
-    else:
-        raise BlockingIOError(f"cannot take the lock {os.fspath(path)!r}")
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
+            raise BlockingIOError(
+                f"{busy('')}; if no other fetch runs, delete {os.fspath(path)!r}"
+            ) from None
+        os.close(fd)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+        return
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            raise busy(f.read().strip()) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # --------------------------------------------------------------------- fetch
 
 
 def _machines_done(tree, subset):
-    """Machine types whose ``subset`` fetch finished (``"*"``: all of them)."""
+    """Machine types whose ``subset`` fetch finished (``_ALL``: all of them)."""
     folder = tree / _DONE
     if not folder.is_dir():
         return set()
@@ -562,10 +592,11 @@ def _fetch_ground_truth(year, tree, machine_types, base_url, options):
 
 
 def _write_atomic(dest, data):
+    from sklearn_asd.persistence import atomic_open
+
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dest)
+    with atomic_open(dest, "wb") as f:
+        f.write(data)
 
 
 def _split_eval_data_list(path, tree, machine_types):
@@ -603,7 +634,7 @@ def _store_ground_truth(path, tree, machine_types):
                 if m is not None and m["machine"] in machine_types:
                     dest = tree / m["machine"] / Path(name).name
                     _write_atomic(dest, archive.read(name))
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise _bad_zip(path, exc) from None
 
 
@@ -732,6 +763,11 @@ def fetch_dcase(
     """
     if (year, subset) not in _RECORDS:
         raise ValueError(f"no {subset!r} release is known for DCASE {year}")
+    if base_url is not None and urllib.parse.urlsplit(base_url).scheme not in (
+        "http",
+        "https",
+    ):
+        raise ValueError(f"base_url must be an http(s):// URL, got {base_url!r}")
     if isinstance(machine_types, str):
         machine_types = [machine_types]
     tree = Path(get_data_home(data_home), f"dcase{year}", _SUBSET_FOLDER[subset])
@@ -739,9 +775,11 @@ def fetch_dcase(
     what = f"DCASE {year} {subset} (Zenodo record {record})"
     done = _machines_done(tree, subset)
     if machine_types is None:
-        complete = "*" in done
+        complete = _ALL in done
     else:
         machine_types = list(dict.fromkeys(machine_types))
+        if not machine_types:
+            raise ValueError("machine_types is empty: give names, or None for all")
         complete = all(m in done for m in machine_types)
     if not complete:
         if not download_if_missing:
@@ -763,10 +801,10 @@ def fetch_dcase(
             for machine in fetched:
                 _mark_done(tree, f"{subset}-{machine}")
             if machine_types is None:
-                _mark_done(tree, f"{subset}-*")
+                _mark_done(tree, f"{subset}-{_ALL}")
         machine_types = fetched
     elif machine_types is None:
-        machine_types = sorted(done - {"*"})
+        machine_types = sorted(done - {_ALL})
     data = load_dcase(tree, machine_type=machine_types)
     data.root = os.fspath(tree)
     return data
